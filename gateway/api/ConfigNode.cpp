@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <tuple>
 
 namespace gw {
 namespace {
@@ -58,8 +59,15 @@ void ConfigErrors::add(const SourcePosition& at, std::string message) {
 }
 
 std::string ConfigErrors::toString() const {
+  // In file order, as a compiler reports them.
+  std::vector<Status> sorted = errors_;
+  std::stable_sort(sorted.begin(), sorted.end(), [](const Status& a, const Status& b) {
+    const SourcePosition& pa = *a.position();
+    const SourcePosition& pb = *b.position();
+    return std::tie(pa.file, pa.line, pa.column) < std::tie(pb.file, pb.line, pb.column);
+  });
   std::string out;
-  for (const Status& s : errors_) {
+  for (const Status& s : sorted) {
     out += s.toString();
     out += '\n';
   }
@@ -222,8 +230,7 @@ void ConfigReader::finish() {
     if (!best.empty()) {
       message += " (did you mean \"" + best + "\"?)";
     }
-    // Position of the key is the member value's position; parser records the key position there.
-    errors_.add(m.second.position(), message);
+    errors_.add(m.second.keyPosition(), message);
   }
 }
 

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -25,6 +26,9 @@ class ConfigNode {
 
   Kind kind() const { return kind_; }
   const SourcePosition& position() const { return position_; }
+  // Where the member's key stands, for a value inside an object (else its own position).
+  const SourcePosition& keyPosition() const { return key_position_ ? *key_position_ : position_; }
+  void setKeyPosition(SourcePosition p) { key_position_ = std::move(p); }
   bool isObject() const { return kind_ == Kind::Object; }
   bool isArray() const { return kind_ == Kind::Array; }
 
@@ -47,6 +51,7 @@ class ConfigNode {
  private:
   Kind kind_ = Kind::Null;
   SourcePosition position_;
+  std::optional<SourcePosition> key_position_;
   bool bool_ = false;
   std::string text_;
   std::vector<ConfigNode> elements_;

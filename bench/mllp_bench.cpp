@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: Apache-2.0
+// MLLP round trips against the real gateway (in-process, SQLite in a temp dir, every message
+// committed and encrypted before its AA) and, in the same run, against Node simple-hl7's MLLP
+// server (ACKs without storing anything) as the baseline.
+//
+//   build/bin/mllp_bench [--benchmark_min_time=3]
+//
+// Reported per case: items_per_second (messages/s over all connections) and p50_us / p99_us
+// (round-trip latency; with several connections the mean of the per-connection percentiles).
+#include <benchmark/benchmark.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "gateway/daemon/Gateway.h"
+#include "gateway/daemon/MllpClient.h"
+
+namespace {
+
+std::string adtA03(std::uint64_t n) {
+  return "MSH|^~\\&|BENCH_EHR|BENCH_HOSP|PATIENT_GW|BENCH_HOSP|20261125141500||ADT^A03^ADT_A03|B" +
+         std::to_string(n) +
+         "|P|2.5.1\rEVN|A03|20261125141500\r"
+         "PID|1||SYN" + std::to_string(n % 100000) +
+         "^^^BENCH_HOSP^MR||Benchpatient^Alexa^Q||19800214|F|||100 Example Street^^Springfield^ZZ^00000"
+         "||^NET^Internet^bench@example.invalid||en\r"
+         "PV1|1|I|4W^401^1^BENCH_HOSP||||1234^Synthetic^Doctor|||MED||||||||V" +
+         std::to_string(n) + "^^^BENCH_HOSP^VN|||||||||||||||||||||||||20261123083000|20261125141500\r"
+         "DG1|1||J18.9^Pneumonia, unspecified organism^I10||20261123|A\r";
+}
+
+struct Target {
+  std::string name;
+  int port = 0;
+};
+
+std::atomic<std::uint64_t> g_sequence{1};
+
+void roundTrips(benchmark::State& state, const Target* target) {
+  gw::MllpClientSettings settings;
+  settings.port = target->port;
+  auto client = gw::MllpClient::connect(settings);
+  if (!client.ok()) {
+    state.SkipWithError(client.status().message().c_str());
+    return;
+  }
+  std::vector<double> latencies;
+  latencies.reserve(1 << 20);
+  std::uint64_t rejected = 0;
+  for (auto _ : state) {
+    const std::string message = adtA03(g_sequence.fetch_add(1));  // ~1 us, same for every target
+    const auto start = std::chrono::steady_clock::now();
+    auto ack = (*client)->exchange(message);
+    const auto end = std::chrono::steady_clock::now();
+    if (!ack.ok()) {
+      state.SkipWithError(ack.status().message().c_str());
+      break;
+    }
+    if (ack->find("MSA|AA|") == std::string::npos) {
+      ++rejected;
+    }
+    latencies.push_back(std::chrono::duration<double, std::micro>(end - start).count());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(latencies.size()));
+  if (!latencies.empty()) {
+    std::sort(latencies.begin(), latencies.end());
+    auto pct = [&](double p) {
+      return latencies[std::min(latencies.size() - 1, static_cast<std::size_t>(p * latencies.size()))];
+    };
+    state.counters["p50_us"] = benchmark::Counter(pct(0.50), benchmark::Counter::kAvgThreads);
+    state.counters["p99_us"] = benchmark::Counter(pct(0.99), benchmark::Counter::kAvgThreads);
+  }
+  state.counters["not_aa"] = benchmark::Counter(static_cast<double>(rejected));
+}
+
+// Starts the gateway in this process on 127.0.0.1:0 with the given durability.
+struct InProcessGateway {
+  std::filesystem::path dir;
+  std::unique_ptr<gw::Gateway> gateway;
+  int port = 0;
+
+  explicit InProcessGateway(const std::string& durability) {
+    dir = std::filesystem::temp_directory_path() /
+          ("gw-bench-" + durability + "-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    gw::GatewayConfig config;
+    config.logging.level = "warning";
+    config.keys.key_file = (dir / "keys" / "gateway.keys").string();
+    config.keys.generate_if_missing = true;
+    config.store.path = (dir / "gateway.db").string();
+    config.store.durability = durability;
+    gw::MllpSettings listener;
+    listener.name = "bench";
+    listener.host = "127.0.0.1";
+    listener.port = 0;
+    config.mllp.push_back(listener);
+    auto created = gw::Gateway::create(config);
+    if (!created.ok()) {
+      std::cerr << "cannot create gateway: " << created.status().toString() << "\n";
+      std::exit(1);
+    }
+    gateway = std::move(created).value();
+    if (auto s = gateway->start(); !s.isOk()) {
+      std::cerr << "cannot start gateway: " << s.toString() << "\n";
+      std::exit(1);
+    }
+    const std::string address = gateway->listeners().front().second;
+    port = std::stoi(address.substr(address.rfind(':') + 1));
+  }
+  ~InProcessGateway() {
+    gateway->stop();
+    std::filesystem::remove_all(dir);
+  }
+};
+
+// Node simple-hl7 in a child process.
+struct NodeBaseline {
+  FILE* pipe = nullptr;
+  int port = 0;
+  NodeBaseline() {
+    const std::string script = std::string(GW_BENCH_DIR) + "/baseline/simple_hl7_server.js";
+    if (!std::filesystem::exists(std::string(GW_BENCH_DIR) + "/baseline/node_modules/simple-hl7")) {
+      std::cerr << "baseline skipped: run `npm ci --prefix bench/baseline` first\n";
+      return;
+    }
+    pipe = ::popen(("exec node " + script).c_str(), "r");
+    char line[128];
+    if (pipe != nullptr && std::fgets(line, sizeof(line), pipe) != nullptr) {
+      std::sscanf(line, "listening on %d", &port);
+    }
+  }
+  ~NodeBaseline() {
+    if (pipe != nullptr) {
+      std::system("pkill -f baseline/simple_hl7_server.js");
+      ::pclose(pipe);
+    }
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ::signal(SIGPIPE, SIG_IGN);
+  benchmark::Initialize(&argc, argv);
+  NodeBaseline baseline;
+  InProcessGateway process_gateway("process");
+  InProcessGateway power_gateway("power");
+  static Target node{"simple-hl7", baseline.port};
+  static Target process{"gateway/durability:process", process_gateway.port};
+  static Target power{"gateway/durability:power", power_gateway.port};
+
+  if (node.port != 0) {
+    benchmark::RegisterBenchmark("baseline_simple_hl7/conns:1", roundTrips, &node)
+        ->Threads(1)->UseRealTime();
+    benchmark::RegisterBenchmark("baseline_simple_hl7/conns:16", roundTrips, &node)
+        ->Threads(16)->UseRealTime();
+  }
+  benchmark::RegisterBenchmark("gateway_process/conns:1", roundTrips, &process)
+      ->Threads(1)->UseRealTime();
+  benchmark::RegisterBenchmark("gateway_power/conns:16", roundTrips, &power)
+      ->Threads(16)->UseRealTime();
+  benchmark::RegisterBenchmark("gateway_process/conns:16", roundTrips, &process)
+      ->Threads(16)->UseRealTime();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "gateway/core/Intake.h"
+
+#include "gateway/crypto/Digest.h"
+
+namespace gw {
+
+Intake::Intake(StorePtr store, PayloadCipherPtr cipher, ClockPtr clock, IntakeSettings settings)
+    : store_(std::move(store)),
+      cipher_(std::move(cipher)),
+      clock_(std::move(clock)),
+      settings_(settings) {}
+
+std::string Intake::dedupeKey(const InboundEvent& event) {
+  // Unit separator between parts, so ("AB","C") and ("A","BC") differ.
+  std::string material;
+  material.reserve(16 + event.listener.size() + event.sending_application.size() +
+                   event.sending_facility.size() + event.control_id.size());
+  material += eventSourceName(event.source);
+  for (const std::string* part : {&event.listener, &event.sending_application,
+                                  &event.sending_facility, &event.control_id}) {
+    material += '\x1f';
+    material += *part;
+  }
+  Result<std::string> digest = sha256Hex(material);
+  return digest.ok() ? std::move(digest).value() : std::string();
+}
+
+Status Intake::validate(const InboundEvent& event) const {
+  // Messages name the rule, never the value (a value could be PHI).
+  if (event.control_id.empty()) {
+    return Status::invalidArgument("MSH-10 (message control id) is empty");
+  }
+  if (event.control_id.size() > settings_.max_control_id_length) {
+    return Status::invalidArgument("MSH-10 (message control id) is longer than " +
+                                   std::to_string(settings_.max_control_id_length) + " characters");
+  }
+  if (event.message_type.empty()) {
+    return Status::invalidArgument("MSH-9 (message type) is empty");
+  }
+  if (event.sending_application.size() > settings_.max_sender_length ||
+      event.sending_facility.size() > settings_.max_sender_length) {
+    return Status::invalidArgument("MSH-3/MSH-4 (sender) is longer than " +
+                                   std::to_string(settings_.max_sender_length) + " characters");
+  }
+  if (event.payload.empty()) {
+    return Status::invalidArgument("the message is empty");
+  }
+  return Status::ok();
+}
+
+Result<IntakeReceipt> Intake::accept(InboundEvent event, Deadline deadline) {
+  if (shutting_down_.load()) {
+    failed_.fetch_add(1);
+    return Status::unavailable("gateway is shutting down");
+  }
+  if (Status valid = validate(event); !valid.isOk()) {
+    rejected_.fetch_add(1);
+    return valid;
+  }
+  NewInboundEvent record;
+  record.dedupe_key = dedupeKey(event);
+  if (record.dedupe_key.empty()) {
+    failed_.fetch_add(1);
+    return Status::internal("cannot compute the dedupe key");
+  }
+  // Sealed here, on the connection's thread, so the store's single writer only writes.
+  Result<std::string> sealed = cipher_->seal(event.payload, record.dedupe_key);
+  if (!sealed.ok()) {
+    failed_.fetch_add(1);
+    return sealed.status().withContext("sealing the payload");
+  }
+  record.source = event.source;
+  record.listener = std::move(event.listener);
+  record.peer = std::move(event.peer);
+  record.sending_application = std::move(event.sending_application);
+  record.sending_facility = std::move(event.sending_facility);
+  record.control_id = std::move(event.control_id);
+  record.message_type = std::move(event.message_type);
+  record.version = std::move(event.version);
+  record.received_at = clock_->now();
+  record.payload_bytes = event.payload.size();
+  record.sealed_payload = std::move(sealed).value();
+
+  Result<IntakeReceipt> receipt = store_->commitInbound(std::move(record), deadline);
+  if (!receipt.ok()) {
+    failed_.fetch_add(1);
+    return receipt.status();
+  }
+  (receipt->duplicate ? duplicates_ : accepted_).fetch_add(1);
+  return receipt;
+}
+
+IntakeStats Intake::stats() const {
+  IntakeStats s;
+  s.accepted = accepted_.load();
+  s.duplicates = duplicates_.load();
+  s.rejected = rejected_.load();
+  s.failed = failed_.load();
+  return s;
+}
+
+}  // namespace gw

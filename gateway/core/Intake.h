@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "gateway/api/Clock.h"
+#include "gateway/api/InboundSink.h"
+#include "gateway/api/PayloadCipher.h"
+#include "gateway/api/Store.h"
+
+namespace gw {
+
+// Limits intake applies to every event, whatever adapter it came from.
+struct IntakeSettings {
+  // Longest accepted control id (MSH-10 is ST, 199 characters since v2.5).
+  std::size_t max_control_id_length = 199;
+  // Longest accepted sending application / facility text (MSH-3 / MSH-4, HD).
+  std::size_t max_sender_length = 227;
+};
+
+struct IntakeStats {
+  std::uint64_t accepted = 0;    // newly committed
+  std::uint64_t duplicates = 0;  // resends answered from an earlier commit
+  std::uint64_t rejected = 0;    // broke our rules (AE)
+  std::uint64_t failed = 0;      // could not commit (AR)
+};
+
+// The durable intake behind every inbound adapter: validates the metadata, derives the dedupe
+// key (DESIGN.md section 3: listener, MSH-3, MSH-4, MSH-10), seals the payload on the caller's
+// thread and commits through the store's group commit. accept() returns OK only after the
+// commit. Thread-safe.
+class Intake final : public InboundSink {
+ public:
+  Intake(StorePtr store, PayloadCipherPtr cipher, ClockPtr clock, IntakeSettings settings = {});
+
+  // InboundSink
+  Result<IntakeReceipt> accept(InboundEvent event, Deadline deadline) override;
+
+  // After this, accept() answers Unavailable ("gateway is shutting down").
+  void beginShutdown() { shutting_down_.store(true); }
+  IntakeStats stats() const;
+
+  // Hex SHA-256 over the source, listener and sender-scoped control id.
+  static std::string dedupeKey(const InboundEvent& event);
+
+ private:
+  Status validate(const InboundEvent& event) const;
+
+  StorePtr store_;
+  PayloadCipherPtr cipher_;
+  ClockPtr clock_;
+  IntakeSettings settings_;
+  std::atomic<bool> shutting_down_{false};
+  std::atomic<std::uint64_t> accepted_{0};
+  std::atomic<std::uint64_t> duplicates_{0};
+  std::atomic<std::uint64_t> rejected_{0};
+  std::atomic<std::uint64_t> failed_{0};
+};
+
+}  // namespace gw

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "gateway/api/InboundAdapter.h"
+#include "gateway/api/PayloadCipher.h"
+#include "gateway/api/Result.h"
+#include "gateway/api/Store.h"
+#include "gateway/core/Intake.h"
+#include "gateway/daemon/GatewayConfig.h"
+
+namespace gw {
+
+// Opens (or, when the config allows, creates) the key file and returns the payload cipher.
+Result<PayloadCipherPtr> openCipher(const KeySettings& keys);
+// Opens the configured store (migrations run here).
+Result<StorePtr> openStore(const GatewayConfig& config, ClockPtr clock);
+
+// The wired gateway: key ring, store, intake and inbound adapters. create() does everything that
+// can fail before a socket is bound; start() binds; stop() follows DESIGN.md section 7: stop
+// accepting (adapters finish their in-flight frames), refuse new intake, drain the store writer.
+class Gateway {
+ public:
+  static Result<std::unique_ptr<Gateway>> create(const GatewayConfig& config);
+  ~Gateway();
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
+
+  // Starts every listener; on failure stops the ones already started.
+  Status start();
+  // (listener name, bound "host:port") for each started listener.
+  std::vector<std::pair<std::string, std::string>> listeners() const;
+  IntakeStats intakeStats() const { return intake_->stats(); }
+  void stop();
+
+ private:
+  Gateway() = default;
+
+  ClockPtr clock_;
+  StorePtr store_;
+  std::shared_ptr<Intake> intake_;
+  std::vector<InboundAdapterPtr> adapters_;
+  bool stopped_ = false;
+};
+
+// `gateway run`: loads the config (exit 78 on errors, before binding), starts the gateway, prints
+// one "listening" line per listener on standard output, waits for SIGINT/SIGTERM, shuts down.
+int runGateway(const std::string& config_path);
+
+// `gateway check-config`: 0 when valid, 78 with every error listed otherwise.
+int checkConfig(const std::string& config_path);
+
+}  // namespace gw

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "gateway/daemon/GatewayConfig.h"
+
+#include <filesystem>
+#include <set>
+
+#include "gateway/configuration/ConfigParser.h"
+
+namespace gw {
+namespace {
+
+std::string resolve(const std::filesystem::path& base, const std::string& path) {
+  if (path.empty() || std::filesystem::path(path).is_absolute()) {
+    return path;
+  }
+  return (base / path).lexically_normal().string();
+}
+
+void readStore(ConfigReader& top, GatewayConfig& config) {
+  const ConfigNode* node = top.object("store");
+  if (node == nullptr) {
+    return;
+  }
+  ConfigReader r(*node, top.errors(), "store");
+  r.readEnum("type", config.store_type, {"sqlite"});
+  SqliteStoreSettings& s = config.store;
+  r.readString("path", s.path);
+  r.readEnum("durability", s.durability, {"process", "power"});
+  r.readInt("max_batch", s.max_batch, 1, 65536);
+  r.readInt("max_queue", s.max_queue, 1, 1000000);
+  r.readInt("busy_timeout_ms", s.busy_timeout_ms, 0, 600000);
+  r.finish();
+}
+
+}  // namespace
+
+bool loadGatewayConfig(const std::string& path, GatewayConfig& config, std::string& diagnostics) {
+  Result<ConfigNode> root = config::parseJsonFile(path);
+  if (!root.ok()) {
+    diagnostics = root.status().toString() + "\n";
+    return false;
+  }
+  config.config_path = path;
+  config.store.durability = "process";  // survives kill -9; "power" is opt-in (documented default)
+  ConfigErrors errors;
+  ConfigReader top(*root, errors, "");
+
+  if (const ConfigNode* node = top.object("logging")) {
+    ConfigReader r(*node, errors, "logging");
+    r.readEnum("level", config.logging.level,
+               {"fatal", "critical", "error", "warning", "notice", "information", "debug", "trace"});
+    r.readString("file", config.logging.file);
+    r.finish();
+  }
+  if (const ConfigNode* node = top.object("keys")) {
+    ConfigReader r(*node, errors, "keys");
+    r.readString("key_file", config.keys.key_file);
+    r.readBool("generate_if_missing", config.keys.generate_if_missing);
+    r.finish();
+  }
+  readStore(top, config);
+  if (const ConfigNode* inbound = top.object("inbound")) {
+    ConfigReader r(*inbound, errors, "inbound");
+    if (const ConfigNode* list = r.array("mllp")) {
+      std::set<std::string> names;
+      for (std::size_t i = 0; i < list->elements().size(); ++i) {
+        const ConfigNode& element = list->elements()[i];
+        ConfigReader lr(element, errors, "inbound.mllp[" + std::to_string(i) + "]");
+        MllpSettings settings;
+        readMllpSettings(lr, settings);
+        if (!settings.name.empty() && !names.insert(settings.name).second) {
+          errors.add(element.position(), "listener name \"" + settings.name + "\" is used twice");
+        }
+        config.mllp.push_back(std::move(settings));
+      }
+    }
+    r.finish();
+  }
+  top.finish();
+
+  if (config.mllp.empty() && errors.empty()) {
+    errors.add(root->position(), "no inbound listener configured (inbound.mllp is empty)");
+  }
+  const std::filesystem::path base = std::filesystem::absolute(path).parent_path();
+  config.logging.file = resolve(base, config.logging.file);
+  config.keys.key_file = resolve(base, config.keys.key_file);
+  config.store.path = resolve(base, config.store.path);
+  if (config.store.path.empty()) {
+    errors.add(root->position(), "store.path is required");
+  }
+  for (MllpSettings& m : config.mllp) {
+    m.tls.certificate = resolve(base, m.tls.certificate);
+    m.tls.private_key = resolve(base, m.tls.private_key);
+    m.tls.ca = resolve(base, m.tls.ca);
+  }
+  diagnostics = errors.toString();
+  return errors.empty();
+}
+
+}  // namespace gw

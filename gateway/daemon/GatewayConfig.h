@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "adapters/inbound/mllp/MllpSettings.h"
+#include "gateway/api/ConfigNode.h"
+#include "gateway/store/sqlite/SqliteStore.h"
+
+namespace gw {
+
+struct LoggingSettings {
+  // Lowest level written: fatal, critical, error, warning, notice, information, debug, trace.
+  std::string level = "information";
+  // Log file; empty writes to standard error.
+  std::string file;
+};
+
+struct KeySettings {
+  // Key file (one "<key id> <64 hex chars>" per line; the last is active). Must be mode 0600.
+  std::string key_file = "var/keys/gateway.keys";
+  // Create the file with a fresh random key when it does not exist (demo/first run).
+  bool generate_if_missing = false;
+};
+
+// The whole gateway.json. Relative paths are resolved against the directory of the config file.
+struct GatewayConfig {
+  std::string config_path;
+  LoggingSettings logging;
+  KeySettings keys;
+  std::string store_type = "sqlite";
+  SqliteStoreSettings store;
+  std::vector<MllpSettings> mllp;
+};
+
+// Parses and validates the file, reporting every error at once ("file:line:col: error: ..."
+// lines in `diagnostics`). Returns false when there was any error.
+bool loadGatewayConfig(const std::string& path, GatewayConfig& config, std::string& diagnostics);
+
+// Exit status for configuration errors (sysexits.h EX_CONFIG).
+inline constexpr int kExitConfigError = 78;
+
+}  // namespace gw

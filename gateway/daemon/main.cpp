@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: Apache-2.0
+// The one gateway executable: `gateway <subcommand>`.
+#include <CLI/CLI.hpp>
+
+#include <cstdlib>
+#include <iostream>
+
+#include "gateway/daemon/Gateway.h"
+#include "gateway/daemon/MessagesCommand.h"
+#include "gateway/daemon/MllpClient.h"
+
+namespace {
+
+std::string currentUser() {
+  const char* user = std::getenv("USER");
+  return user != nullptr && *user != '\0' ? user : "unknown";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"EHR-to-patient messaging gateway"};
+  app.require_subcommand(1);
+  std::string config_path = "config/gateway.json";
+
+  CLI::App* run = app.add_subcommand("run", "Run the gateway until SIGINT/SIGTERM");
+  run->add_option("-c,--config", config_path, "Config file")->capture_default_str();
+
+  CLI::App* check = app.add_subcommand("check-config", "Validate a config file and exit (78 on errors)");
+  check->add_option("-c,--config", config_path, "Config file")->capture_default_str();
+
+  gw::MllpClientSettings send_settings;
+  std::vector<std::string> files;
+  CLI::App* send = app.add_subcommand("mllp-send", "Send HL7 v2 files over MLLP, one ACK per message");
+  send->add_option("--host", send_settings.host, "Gateway host")->capture_default_str();
+  send->add_option("--port", send_settings.port, "Gateway port")->capture_default_str()
+      ->check(CLI::Range(1, 65535));
+  send->add_flag("--tls", send_settings.tls, "Use TLS (server certificate and host name verified)");
+  send->add_option("--ca", send_settings.ca, "CA file for the server certificate")
+      ->check(CLI::ExistingFile);
+  send->add_option("--cert", send_settings.certificate, "Client certificate (mutual TLS)")
+      ->check(CLI::ExistingFile);
+  send->add_option("--key", send_settings.private_key, "Client private key (mutual TLS)")
+      ->check(CLI::ExistingFile);
+  send->add_option("--timeout-ms", send_settings.timeout_ms, "Wait this long for each ACK")
+      ->capture_default_str()->check(CLI::Range(1, 3600000));
+  send->add_option("files", files, "HL7 v2 files (multi-message files and batches are split)")
+      ->required()->check(CLI::ExistingFile);
+
+  CLI::App* messages = app.add_subcommand("messages", "Operator views of stored messages");
+  messages->require_subcommand(1);
+  gw::MessagesListOptions list_options;
+  CLI::App* list = messages->add_subcommand("list", "List stored messages (metadata only, no PHI)");
+  list->add_option("-c,--config", config_path, "Config file")->capture_default_str();
+  list->add_option("--format", list_options.format, "table or tsv")
+      ->capture_default_str()->check(CLI::IsMember({"table", "tsv"}));
+  list->add_option("--state", list_options.state, "received, mapped, held or ignored");
+  list->add_option("--control-id", list_options.control_id, "Only this MSH-10");
+  list->add_option("--limit", list_options.limit, "At most this many (0 = all)");
+  gw::MessagesShowOptions show_options;
+  CLI::App* show = messages->add_subcommand("show", "Show one stored message");
+  show->add_option("-c,--config", config_path, "Config file")->capture_default_str();
+  show->add_option("id", show_options.id, "Message id from `messages list`")->required();
+  show->add_flag("--payload", show_options.payload, "Decrypt and print the message (PHI, audited)");
+  show->add_option("--reason", show_options.reason, "Why you view the PHI (audited)");
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (*run) {
+    return gw::runGateway(config_path);
+  }
+  if (*check) {
+    return gw::checkConfig(config_path);
+  }
+  if (*send) {
+    return gw::mllpSend(send_settings, files);
+  }
+  if (*list) {
+    list_options.config_path = config_path;
+    return gw::listMessages(list_options);
+  }
+  if (*show) {
+    show_options.config_path = config_path;
+    show_options.actor = currentUser();
+    return gw::showMessage(show_options);
+  }
+  return 2;
+}

@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "gateway/store/sqlite/SqliteSchema.h"
+
+#include <sqlite3.h>
+
+#include <string>
+
+#include "gateway/store/sqlite/SqliteHandle.h"
+
+namespace gw::sqlite {
+namespace {
+
+struct Migration {
+  int version;
+  const char* sql;
+};
+
+// Append only: a released migration is never edited, a change is a new migration.
+constexpr Migration kMigrations[] = {
+    {1, R"sql(
+CREATE TABLE inbound_events (
+  id                  INTEGER PRIMARY KEY,
+  source              TEXT    NOT NULL,
+  dedupe_key          TEXT    NOT NULL UNIQUE,
+  listener            TEXT    NOT NULL,
+  peer                TEXT    NOT NULL,
+  sending_application TEXT    NOT NULL,
+  sending_facility    TEXT    NOT NULL,
+  control_id          TEXT    NOT NULL,
+  message_type        TEXT    NOT NULL,
+  version             TEXT    NOT NULL,
+  received_at         INTEGER NOT NULL,  -- ms since the Unix epoch, UTC
+  state               TEXT    NOT NULL,
+  payload_bytes       INTEGER NOT NULL,  -- plaintext size
+  duplicates          INTEGER NOT NULL DEFAULT 0,
+  sealed_payload      BLOB                -- PayloadCipher output; NULL once shredded
+);
+CREATE INDEX inbound_events_control_id ON inbound_events (control_id);
+CREATE INDEX inbound_events_state_id ON inbound_events (state, id);
+
+CREATE TABLE audit_records (
+  seq       INTEGER PRIMARY KEY,
+  time      INTEGER NOT NULL,  -- ms since the Unix epoch, UTC
+  actor     TEXT    NOT NULL,
+  action    TEXT    NOT NULL,
+  object    TEXT    NOT NULL,
+  outcome   TEXT    NOT NULL,
+  source    TEXT    NOT NULL,
+  reason    TEXT    NOT NULL,
+  leaf_hash TEXT    NOT NULL   -- hex SHA-256(0x00 || canonical record), see AuditLeaf.h
+);
+CREATE TRIGGER audit_records_no_update BEFORE UPDATE ON audit_records
+BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
+CREATE TRIGGER audit_records_no_delete BEFORE DELETE ON audit_records
+BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
+)sql"},
+};
+
+class Transaction {
+ public:
+  explicit Transaction(sqlite3* db) : db_(db) {}
+  ~Transaction() {
+    if (open_) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+  }
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+
+  Status begin() {
+    GW_RETURN_IF_ERROR(exec(db_, "BEGIN IMMEDIATE", "cannot begin a migration"));
+    open_ = true;
+    return Status::ok();
+  }
+  Status commit() {
+    GW_RETURN_IF_ERROR(exec(db_, "COMMIT", "cannot commit a migration"));
+    open_ = false;
+    return Status::ok();
+  }
+
+ private:
+  sqlite3* db_;
+  bool open_ = false;
+};
+
+}  // namespace
+
+int latestSchemaVersion() {
+  return kMigrations[std::size(kMigrations) - 1].version;
+}
+
+Status readSchemaVersion(sqlite3* db, int& version) {
+  GW_ASSIGN_OR_RETURN(
+      Statement stmt,
+      Statement::prepare(db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
+  const int rc = stmt.step();
+  if (rc != SQLITE_ROW) {
+    return sqliteError(db, rc, "cannot read the schema version");
+  }
+  version = static_cast<int>(stmt.columnInt(0));
+  return Status::ok();
+}
+
+Status migrate(sqlite3* db, std::int64_t now_ms) {
+  GW_RETURN_IF_ERROR(exec(db,
+                          "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                          " version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+                          "cannot create schema_migrations"));
+  const auto newer = [](int version) {
+    return Status::dataLoss("database schema version " + std::to_string(version) +
+                            " is newer than this gateway understands (" +
+                            std::to_string(latestSchemaVersion()) +
+                            "); run a newer gateway or restore a matching backup");
+  };
+  int version = 0;
+  GW_RETURN_IF_ERROR(readSchemaVersion(db, version));
+  if (version > latestSchemaVersion()) {
+    return newer(version);
+  }
+  for (const Migration& migration : kMigrations) {
+    if (version >= migration.version) {
+      continue;
+    }
+    Transaction tx(db);
+    GW_RETURN_IF_ERROR(tx.begin());
+    // Read again inside the write transaction: another process may have migrated meanwhile.
+    GW_RETURN_IF_ERROR(readSchemaVersion(db, version));
+    if (version > latestSchemaVersion()) {
+      return newer(version);
+    }
+    if (version >= migration.version) {
+      continue;
+    }
+    const std::string what = "migration " + std::to_string(migration.version) + " failed";
+    GW_RETURN_IF_ERROR(exec(db, migration.sql, what));
+    GW_ASSIGN_OR_RETURN(
+        Statement record,
+        Statement::prepare(db,
+                           "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)"));
+    record.bindInt(1, migration.version);
+    record.bindInt(2, now_ms);
+    const int rc = record.step();
+    if (rc != SQLITE_DONE) {
+      return sqliteError(db, rc, what);
+    }
+    record.reset();
+    GW_RETURN_IF_ERROR(tx.commit());
+    version = migration.version;
+  }
+  return Status::ok();
+}
+
+}  // namespace gw::sqlite

@@ -1,0 +1,847 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "gateway/store/sqlite/SqliteStore.h"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <exception>
+#include <filesystem>
+#include <future>
+#include <limits>
+#include <mutex>
+#include <thread>
+#include <variant>
+
+#include "gateway/store/sqlite/AuditLeaf.h"
+#include "gateway/store/sqlite/SqliteHandle.h"
+#include "gateway/store/sqlite/SqliteSchema.h"
+
+namespace gw {
+namespace {
+
+using sqlite::ResetOnExit;
+using sqlite::sqliteError;
+using sqlite::Statement;
+
+// WAL checkpoints: a background thread copies the WAL into the database file once it holds
+// kCheckpointFrames frames (SQLite's default auto-checkpoint size), so commits rarely wait for
+// that copy and its fsync. Under constant writes the background run never catches up with the
+// end of the WAL, and the WAL only restarts from its beginning after a checkpoint that copied
+// everything; so the writer itself finishes the checkpoint when the background run has left at
+// most kFinishInlineFrames (cheap), or, once the WAL reaches kForceCheckpointFrames, waits for the
+// background run to end and copies the rest (a bound on the WAL size, ~16 MiB). SQLite answers
+// BUSY to a checkpoint while another one runs, so runs are serialised by checkpoint_run_mu_.
+constexpr int kCheckpointFrames = 1000;
+constexpr int kFinishInlineFrames = 64;
+constexpr int kForceCheckpointFrames = 4000;
+
+constexpr const char* kEventColumns =
+    "id, source, dedupe_key, listener, peer, sending_application, sending_facility, control_id, "
+    "message_type, version, received_at, state, payload_bytes, duplicates";
+
+struct CommitRequest {
+  NewInboundEvent event;
+  std::promise<Result<IntakeReceipt>> done;
+};
+
+struct PayloadRequest {
+  std::int64_t id = 0;
+  AuditEntry audit;
+  std::promise<Result<std::string>> done;
+};
+
+using Request = std::variant<CommitRequest, PayloadRequest>;
+
+// What one request produced inside the batch transaction; handed to its caller after COMMIT.
+struct Outcome {
+  Status status;
+  IntakeReceipt receipt;
+  std::string payload;
+};
+
+Status createParentDirectories(const std::string& path) {
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  std::filesystem::path partial;
+  for (const auto& part : parent) {
+    partial /= part;
+    if (::mkdir(partial.c_str(), 0700) != 0 && errno != EEXIST) {
+      return Status::unavailable("cannot create directory " + partial.string() + ": " +
+                                 std::strerror(errno));
+    }
+  }
+  return Status::ok();
+}
+
+// Creates the database file owner-only before SQLite does (SQLite would use 0644 minus the
+// umask); the -wal and -shm files inherit the database file's mode.
+Status createDatabaseFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    ::close(fd);
+    return Status::ok();
+  }
+  if (errno == EEXIST) {
+    return Status::ok();
+  }
+  const std::string message = "cannot create database " + path + ": " + std::strerror(errno);
+  return errno == EACCES || errno == EPERM ? Status::permissionDenied(message)
+                                           : Status::unavailable(message);
+}
+
+Result<EventSource> parseSource(const std::string& text, std::int64_t id) {
+  if (text == eventSourceName(EventSource::Hl7v2)) {
+    return EventSource::Hl7v2;
+  }
+  if (text == eventSourceName(EventSource::Fhir)) {
+    return EventSource::Fhir;
+  }
+  return Status::dataLoss("inbound event " + std::to_string(id) + " has unknown source '" + text +
+                          "'");
+}
+
+Result<InboundState> parseState(const std::string& text, std::int64_t id) {
+  for (const InboundState state :
+       {InboundState::Received, InboundState::Mapped, InboundState::Held, InboundState::Ignored}) {
+    if (text == inboundStateName(state)) {
+      return state;
+    }
+  }
+  return Status::dataLoss("inbound event " + std::to_string(id) + " has unknown state '" + text +
+                          "'");
+}
+
+// Reads a row selected with kEventColumns.
+Result<InboundEventRecord> readEvent(const Statement& row) {
+  InboundEventRecord r;
+  r.id = row.columnInt(0);
+  GW_ASSIGN_OR_RETURN(r.source, parseSource(row.columnText(1), r.id));
+  r.dedupe_key = row.columnText(2);
+  r.listener = row.columnText(3);
+  r.peer = row.columnText(4);
+  r.sending_application = row.columnText(5);
+  r.sending_facility = row.columnText(6);
+  r.control_id = row.columnText(7);
+  r.message_type = row.columnText(8);
+  r.version = row.columnText(9);
+  r.received_at = fromUnixMillis(row.columnInt(10));
+  GW_ASSIGN_OR_RETURN(r.state, parseState(row.columnText(11), r.id));
+  r.payload_bytes = static_cast<std::uint64_t>(row.columnInt(12));
+  r.duplicates = row.columnInt(13);
+  return r;
+}
+
+std::int64_t clampLimit(std::size_t limit) {
+  return limit > static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max())
+             ? std::numeric_limits<std::int64_t>::max()
+             : static_cast<std::int64_t>(limit);
+}
+
+Status prepareInto(sqlite3* db, Statement& stmt, const std::string& sql) {
+  GW_ASSIGN_OR_RETURN(stmt, Statement::prepare(db, sql));
+  return Status::ok();
+}
+
+// Applies the per-connection settings every connection needs.
+Status configureConnection(sqlite3* db, const SqliteStoreSettings& settings) {
+  const int rc = sqlite3_busy_timeout(db, settings.busy_timeout_ms);
+  if (rc != SQLITE_OK) {
+    return sqliteError(db, rc, "cannot set busy_timeout");
+  }
+  GW_RETURN_IF_ERROR(sqlite::exec(db, "PRAGMA foreign_keys=ON", "cannot enable foreign keys"));
+  GW_RETURN_IF_ERROR(sqlite::exec(db, "PRAGMA trusted_schema=OFF", "cannot set trusted_schema"));
+  return Status::ok();
+}
+
+}  // namespace
+
+class SqliteStore::Impl {
+ public:
+  Impl(SqliteStoreSettings settings, ClockPtr clock)
+      : settings_(std::move(settings)), clock_(std::move(clock)) {}
+  ~Impl() { close(); }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+
+  Status open();
+  void start() {
+    writer_ = std::thread([this] { writerLoop(); });
+    checkpointer_ = std::thread([this] { checkpointerLoop(); });
+  }
+  void close();
+
+  Result<IntakeReceipt> commitInbound(NewInboundEvent event, Deadline deadline);
+  Result<std::string> readSealedPayload(std::int64_t id, const AuditEntry& audit);
+  Result<std::vector<InboundEventRecord>> listInbound(const InboundQuery& query);
+  Result<InboundEventRecord> getInbound(std::int64_t id);
+  Result<std::vector<AuditRecord>> listAudit(std::int64_t after_seq, std::size_t limit);
+
+  int schemaVersion() const { return schema_version_; }
+  void holdWriter(bool held);
+  void waitUntilQueued(std::size_t count);
+
+ private:
+  // Queues a request unless closing or full; notifies the writer.
+  Status enqueue(Request request);
+  void writerLoop();
+  void runBatch();
+  Status runTransaction(std::int64_t now_ms);
+  Status commitEvent(CommitRequest& request, Outcome& outcome, std::int64_t now_ms);
+  Status readPayload(PayloadRequest& request, Outcome& outcome, std::int64_t now_ms);
+  Status appendAudit(const AuditEntry& entry);
+  Status stepDone(Statement& stmt, std::string_view what);
+  // sqlite3_wal_hook callback, run by the writer after each commit.
+  static int onWalCommit(void* self, sqlite3* db, const char* name, int frames);
+  void checkpointerLoop();
+
+  const SqliteStoreSettings settings_;
+  const ClockPtr clock_;
+  int schema_version_ = 0;
+
+  // Queue between callers and the writer.
+  std::mutex mu_;
+  std::condition_variable work_cv_;    // the writer waits for work
+  std::condition_variable queued_cv_;  // waitUntilQueued() waits for requests
+  std::deque<Request> queue_;
+  bool closing_ = false;
+  bool held_ = false;
+
+  std::mutex close_mu_;  // serialises close()
+  std::thread writer_;
+
+  // Owned by the writer thread once started (by open()/close() before and after it).
+  sqlite::Database write_db_;
+  Statement begin_;
+  Statement commit_;
+  Statement rollback_;
+  Statement find_by_key_;
+  Statement insert_event_;
+  Statement count_duplicate_;
+  Statement insert_audit_;
+  Statement read_payload_;
+  std::int64_t next_seq_ = 1;
+  std::vector<Request> batch_;
+  std::vector<Outcome> outcomes_;
+  AuditEntry audit_;  // reused for the records the writer makes
+  std::string leaf_scratch_;
+  std::string leaf_hex_;
+
+  // The background checkpointer and its connection.
+  std::thread checkpointer_;
+  sqlite::Database checkpoint_db_;
+  std::mutex checkpoint_mu_;
+  std::condition_variable checkpoint_cv_;
+  bool checkpoint_requested_ = false;
+  bool checkpoint_stop_ = false;
+  std::atomic<int> checkpointed_frames_{0};  // WAL frames copied by the last background run
+  std::mutex checkpoint_run_mu_;             // held while any checkpoint runs
+
+  // The read connection.
+  std::mutex read_mu_;
+  bool read_closed_ = false;
+  sqlite::Database read_db_;
+  Statement get_event_;
+  Statement list_all_;
+  Statement list_by_control_id_;
+  Statement list_by_state_;
+  Statement list_by_both_;
+  Statement list_audit_;
+};
+
+Status SqliteStore::Impl::open() {
+  const SqliteStoreSettings& s = settings_;
+  if (s.path.empty() || s.path == ":memory:") {
+    return Status::invalidArgument("store path must name a database file");
+  }
+  if (s.durability != "process" && s.durability != "power") {
+    return Status::invalidArgument("store durability must be \"process\" or \"power\", not \"" +
+                                   s.durability + "\"");
+  }
+  if (s.max_batch < 1 || s.max_queue < 1 || s.busy_timeout_ms < 0) {
+    return Status::invalidArgument(
+        "store max_batch and max_queue must be at least 1, busy_timeout_ms at least 0");
+  }
+  GW_RETURN_IF_ERROR(createParentDirectories(s.path));
+  GW_RETURN_IF_ERROR(createDatabaseFile(s.path));
+
+  GW_ASSIGN_OR_RETURN(write_db_, sqlite::openDatabase(s.path));
+  sqlite3* db = write_db_.get();
+  GW_RETURN_IF_ERROR(configureConnection(db, s));
+  {
+    GW_ASSIGN_OR_RETURN(Statement wal, Statement::prepare(db, "PRAGMA journal_mode=WAL"));
+    const int rc = wal.step();
+    if (rc != SQLITE_ROW) {
+      return sqliteError(db, rc, "cannot open database " + s.path);
+    }
+    if (wal.columnText(0) != "wal") {
+      return Status::unavailable("cannot switch database " + s.path + " to WAL mode");
+    }
+  }
+  const char* synchronous =
+      s.durability == "power" ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL";
+  GW_RETURN_IF_ERROR(sqlite::exec(db, synchronous, "cannot set synchronous"));
+  GW_RETURN_IF_ERROR(
+      sqlite::migrate(db, toUnixMillis(clock_->now())).withContext("database " + s.path));
+  GW_RETURN_IF_ERROR(sqlite::readSchemaVersion(db, schema_version_));
+  {
+    GW_ASSIGN_OR_RETURN(Statement max_seq,
+                        Statement::prepare(db, "SELECT COALESCE(MAX(seq), 0) FROM audit_records"));
+    const int rc = max_seq.step();
+    if (rc != SQLITE_ROW) {
+      return sqliteError(db, rc, "cannot read the last audit sequence number");
+    }
+    next_seq_ = max_seq.columnInt(0) + 1;
+  }
+  GW_RETURN_IF_ERROR(prepareInto(db, begin_, "BEGIN IMMEDIATE"));
+  GW_RETURN_IF_ERROR(prepareInto(db, commit_, "COMMIT"));
+  GW_RETURN_IF_ERROR(prepareInto(db, rollback_, "ROLLBACK"));
+  GW_RETURN_IF_ERROR(
+      prepareInto(db, find_by_key_, "SELECT id FROM inbound_events WHERE dedupe_key = ?"));
+  GW_RETURN_IF_ERROR(prepareInto(
+      db, insert_event_,
+      "INSERT INTO inbound_events (source, dedupe_key, listener, peer, sending_application, "
+      "sending_facility, control_id, message_type, version, received_at, state, payload_bytes, "
+      "duplicates, sealed_payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'received', ?, 0, ?)"));
+  GW_RETURN_IF_ERROR(prepareInto(
+      db, count_duplicate_, "UPDATE inbound_events SET duplicates = duplicates + 1 WHERE id = ?"));
+  GW_RETURN_IF_ERROR(prepareInto(
+      db, insert_audit_,
+      "INSERT INTO audit_records (seq, time, actor, action, object, outcome, source, reason, "
+      "leaf_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  GW_RETURN_IF_ERROR(
+      prepareInto(db, read_payload_, "SELECT sealed_payload FROM inbound_events WHERE id = ?"));
+  batch_.reserve(static_cast<std::size_t>(std::min(s.max_batch, 4096)));
+  // Replaces SQLite's inline auto-checkpoint (see kCheckpointFrames).
+  sqlite3_wal_hook(db, &Impl::onWalCommit, this);
+
+  GW_ASSIGN_OR_RETURN(checkpoint_db_, sqlite::openDatabase(s.path));
+  GW_RETURN_IF_ERROR(configureConnection(checkpoint_db_.get(), s));
+  GW_RETURN_IF_ERROR(sqlite::exec(checkpoint_db_.get(), synchronous, "cannot set synchronous"));
+
+  GW_ASSIGN_OR_RETURN(read_db_, sqlite::openDatabase(s.path));
+  sqlite3* rdb = read_db_.get();
+  GW_RETURN_IF_ERROR(configureConnection(rdb, s));
+  GW_RETURN_IF_ERROR(sqlite::exec(rdb, "PRAGMA query_only=ON", "cannot set query_only"));
+  const std::string select_events =
+      std::string("SELECT ") + kEventColumns + " FROM inbound_events ";
+  GW_RETURN_IF_ERROR(prepareInto(rdb, get_event_, select_events + "WHERE id = ?1"));
+  const std::string order = " ORDER BY id LIMIT ?4";
+  GW_RETURN_IF_ERROR(prepareInto(rdb, list_all_, select_events + "WHERE id > ?1" + order));
+  GW_RETURN_IF_ERROR(prepareInto(rdb, list_by_control_id_,
+                                 select_events + "WHERE id > ?1 AND control_id = ?2" + order));
+  GW_RETURN_IF_ERROR(
+      prepareInto(rdb, list_by_state_, select_events + "WHERE id > ?1 AND state = ?3" + order));
+  GW_RETURN_IF_ERROR(
+      prepareInto(rdb, list_by_both_,
+                  select_events + "WHERE id > ?1 AND control_id = ?2 AND state = ?3" + order));
+  GW_RETURN_IF_ERROR(
+      prepareInto(rdb, list_audit_,
+                  "SELECT seq, time, actor, action, object, outcome, source, reason, leaf_hash "
+                  "FROM audit_records WHERE seq > ? ORDER BY seq LIMIT ?"));
+  return Status::ok();
+}
+
+void SqliteStore::Impl::close() {
+  std::lock_guard<std::mutex> close_lock(close_mu_);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    closing_ = true;
+    held_ = false;
+  }
+  work_cv_.notify_all();
+  queued_cv_.notify_all();
+  if (writer_.joinable()) {
+    writer_.join();  // after it has committed everything queued
+  }
+  {
+    std::lock_guard<std::mutex> lock(checkpoint_mu_);
+    checkpoint_stop_ = true;
+  }
+  checkpoint_cv_.notify_all();
+  if (checkpointer_.joinable()) {
+    checkpointer_.join();
+  }
+  checkpoint_db_.reset();
+  {
+    std::lock_guard<std::mutex> lock(read_mu_);
+    read_closed_ = true;
+    get_event_ = Statement();
+    list_all_ = Statement();
+    list_by_control_id_ = Statement();
+    list_by_state_ = Statement();
+    list_by_both_ = Statement();
+    list_audit_ = Statement();
+    read_db_.reset();
+  }
+  // The writer's connection closes last, so SQLite checkpoints and removes the WAL file.
+  for (Statement* stmt : {&begin_, &commit_, &rollback_, &find_by_key_, &insert_event_,
+                          &count_duplicate_, &insert_audit_, &read_payload_}) {
+    *stmt = Statement();
+  }
+  write_db_.reset();
+}
+
+Status SqliteStore::Impl::enqueue(Request request) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closing_) {
+      return Status::unavailable("store is closing");
+    }
+    if (queue_.size() >= static_cast<std::size_t>(settings_.max_queue)) {
+      return Status::unavailable("store queue full");
+    }
+    queue_.push_back(std::move(request));
+  }
+  work_cv_.notify_one();
+  queued_cv_.notify_all();
+  return Status::ok();
+}
+
+Result<IntakeReceipt> SqliteStore::Impl::commitInbound(NewInboundEvent event, Deadline deadline) {
+  if (event.dedupe_key.empty()) {
+    return Status::invalidArgument("inbound event has an empty dedupe_key");
+  }
+  if (event.payload_bytes > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    return Status::invalidArgument("inbound event payload_bytes out of range");
+  }
+  if (clock_->steadyNow() >= deadline) {
+    return Status::deadlineExceeded("deadline passed before the event reached the store");
+  }
+  std::promise<Result<IntakeReceipt>> promise;
+  std::future<Result<IntakeReceipt>> done = promise.get_future();
+  GW_RETURN_IF_ERROR(enqueue(CommitRequest{std::move(event), std::move(promise)}));
+  // Capped: libstdc++ adds the wait to steady_clock::now(), which overflows for Deadline::max().
+  constexpr auto kLongestWait = std::chrono::hours(24 * 365);
+  const auto remaining =
+      std::min<SteadyTime::duration>(deadline - clock_->steadyNow(), kLongestWait);
+  if (done.wait_for(remaining) != std::future_status::ready) {
+    return Status::deadlineExceeded(
+        "store commit did not finish before the deadline (it may still commit)");
+  }
+  return done.get();
+}
+
+Result<std::string> SqliteStore::Impl::readSealedPayload(std::int64_t id, const AuditEntry& audit) {
+  std::promise<Result<std::string>> promise;
+  std::future<Result<std::string>> done = promise.get_future();
+  GW_RETURN_IF_ERROR(enqueue(PayloadRequest{id, audit, std::move(promise)}));
+  return done.get();  // the writer answers every queued request, also when closing
+}
+
+void SqliteStore::Impl::holdWriter(bool held) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    held_ = held && !closing_;
+  }
+  work_cv_.notify_all();
+}
+
+void SqliteStore::Impl::waitUntilQueued(std::size_t count) {
+  std::unique_lock<std::mutex> lock(mu_);
+  queued_cv_.wait(lock, [&] { return queue_.size() >= count || closing_; });
+}
+
+void SqliteStore::Impl::writerLoop() {
+  const std::size_t max_batch = static_cast<std::size_t>(settings_.max_batch);
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      work_cv_.wait(lock, [&] { return closing_ || (!queue_.empty() && !held_); });
+      if (queue_.empty()) {
+        return;  // closing, and everything queued is committed
+      }
+      const std::size_t count = std::min(queue_.size(), max_batch);
+      for (std::size_t i = 0; i < count; ++i) {
+        batch_.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    runBatch();
+    batch_.clear();
+  }
+}
+
+void SqliteStore::Impl::runBatch() {
+  if (outcomes_.size() < batch_.size()) {
+    outcomes_.resize(batch_.size());
+  }
+  for (std::size_t i = 0; i < batch_.size(); ++i) {
+    outcomes_[i].status = Status::ok();
+    outcomes_[i].payload.clear();
+  }
+  const std::int64_t first_seq = next_seq_;
+  Status failure;
+  try {
+    failure = runTransaction(toUnixMillis(clock_->now()));
+  } catch (const std::exception& e) {  // only a bug (or out of memory) gets here
+    failure = Status::internal(std::string("exception in the store writer: ") + e.what());
+  }
+  if (!failure.isOk()) {
+    if (sqlite3_get_autocommit(write_db_.get()) == 0) {
+      rollback_.step();
+      rollback_.reset();
+    }
+    next_seq_ = first_seq;
+    failure = Status(
+        failure.code() == StatusCode::DataLoss ? StatusCode::DataLoss : StatusCode::Unavailable,
+        "store commit failed, nothing was stored: " + failure.message());
+  }
+  for (std::size_t i = 0; i < batch_.size(); ++i) {
+    Outcome& outcome = outcomes_[i];
+    if (auto* commit = std::get_if<CommitRequest>(&batch_[i])) {
+      if (!failure.isOk()) {
+        commit->done.set_value(failure);
+      } else if (!outcome.status.isOk()) {
+        commit->done.set_value(outcome.status);
+      } else {
+        commit->done.set_value(outcome.receipt);
+      }
+    } else {
+      auto& read = std::get<PayloadRequest>(batch_[i]);
+      if (!failure.isOk()) {
+        read.done.set_value(failure);
+      } else if (!outcome.status.isOk()) {
+        read.done.set_value(outcome.status);
+      } else {
+        read.done.set_value(std::move(outcome.payload));
+      }
+    }
+  }
+}
+
+Status SqliteStore::Impl::runTransaction(std::int64_t now_ms) {
+  sqlite3* db = write_db_.get();
+  if (sqlite3_get_autocommit(db) == 0) {  // left open by a failed ROLLBACK
+    rollback_.step();
+    rollback_.reset();
+  }
+  GW_RETURN_IF_ERROR(stepDone(begin_, "cannot begin a transaction"));
+  for (std::size_t i = 0; i < batch_.size(); ++i) {
+    if (auto* commit = std::get_if<CommitRequest>(&batch_[i])) {
+      GW_RETURN_IF_ERROR(commitEvent(*commit, outcomes_[i], now_ms));
+    } else {
+      GW_RETURN_IF_ERROR(readPayload(std::get<PayloadRequest>(batch_[i]), outcomes_[i], now_ms));
+    }
+  }
+  return stepDone(commit_, "cannot commit");
+}
+
+Status SqliteStore::Impl::stepDone(Statement& stmt, std::string_view what) {
+  ResetOnExit reset(stmt);
+  const int rc = stmt.step();
+  if (rc != SQLITE_DONE) {
+    return sqliteError(write_db_.get(), rc, what);
+  }
+  return Status::ok();
+}
+
+int SqliteStore::Impl::onWalCommit(void* self, sqlite3* db, const char* name, int frames) {
+  auto* impl = static_cast<Impl*>(self);
+  if (frames < kCheckpointFrames) {
+    return SQLITE_OK;
+  }
+  // A count from before the WAL last restarted can exceed `frames`: then it says nothing.
+  const int checkpointed = impl->checkpointed_frames_.load(std::memory_order_relaxed);
+  const int left = checkpointed <= frames ? frames - checkpointed : frames;
+  if (frames >= kForceCheckpointFrames) {
+    std::lock_guard<std::mutex> run(impl->checkpoint_run_mu_);
+    if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr) ==
+        SQLITE_OK) {
+      impl->checkpointed_frames_.store(0, std::memory_order_relaxed);
+    }
+    return SQLITE_OK;  // a failure only delays the checkpoint to a later commit
+  }
+  if (left <= kFinishInlineFrames) {
+    std::unique_lock<std::mutex> run(impl->checkpoint_run_mu_, std::try_to_lock);
+    if (run.owns_lock()) {  // else a background run is busy: ask for another one below
+      if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr) ==
+          SQLITE_OK) {
+        impl->checkpointed_frames_.store(0, std::memory_order_relaxed);
+      }
+      return SQLITE_OK;
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(impl->checkpoint_mu_);
+    impl->checkpoint_requested_ = true;
+  }
+  impl->checkpoint_cv_.notify_one();
+  return SQLITE_OK;
+}
+
+void SqliteStore::Impl::checkpointerLoop() {
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(checkpoint_mu_);
+      checkpoint_cv_.wait(lock, [&] { return checkpoint_requested_ || checkpoint_stop_; });
+      if (checkpoint_stop_) {
+        return;
+      }
+      checkpoint_requested_ = false;
+    }
+    // PASSIVE does not block the writer's commits: it copies what is committed and leaves the
+    // rest for the next run. An error (busy, I/O) leaves the WAL longer until a later run or the
+    // writer's forced checkpoint succeeds.
+    int log_frames = 0;
+    int checkpointed = 0;
+    std::lock_guard<std::mutex> run(checkpoint_run_mu_);
+    if (sqlite3_wal_checkpoint_v2(checkpoint_db_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                  &log_frames, &checkpointed) == SQLITE_OK) {
+      checkpointed_frames_.store(checkpointed, std::memory_order_relaxed);
+    }
+  }
+}
+
+Status SqliteStore::Impl::commitEvent(CommitRequest& request, Outcome& outcome,
+                                      std::int64_t now_ms) {
+  const NewInboundEvent& e = request.event;
+  std::int64_t id = 0;
+  bool duplicate = false;
+  {
+    // Also finds an event inserted earlier in this same batch (same transaction).
+    ResetOnExit reset(find_by_key_);
+    find_by_key_.bindText(1, e.dedupe_key);
+    const int rc = find_by_key_.step();
+    if (rc == SQLITE_ROW) {
+      id = find_by_key_.columnInt(0);
+      duplicate = true;
+    } else if (rc != SQLITE_DONE) {
+      return sqliteError(write_db_.get(), rc, "cannot look up a dedupe key");
+    }
+  }
+  if (duplicate) {
+    count_duplicate_.bindInt(1, id);
+    GW_RETURN_IF_ERROR(stepDone(count_duplicate_, "cannot count a duplicate"));
+  } else {
+    Statement& s = insert_event_;
+    s.bindText(1, eventSourceName(e.source));
+    s.bindText(2, e.dedupe_key);
+    s.bindText(3, e.listener);
+    s.bindText(4, e.peer);
+    s.bindText(5, e.sending_application);
+    s.bindText(6, e.sending_facility);
+    s.bindText(7, e.control_id);
+    s.bindText(8, e.message_type);
+    s.bindText(9, e.version);
+    s.bindInt(10, toUnixMillis(e.received_at));
+    s.bindInt(11, static_cast<std::int64_t>(e.payload_bytes));
+    s.bindBlob(12, e.sealed_payload);
+    GW_RETURN_IF_ERROR(stepDone(s, "cannot insert an inbound event"));
+    id = sqlite3_last_insert_rowid(write_db_.get());
+  }
+  outcome.receipt.event_id = id;
+  outcome.receipt.duplicate = duplicate;
+
+  audit_.time = fromUnixMillis(now_ms);
+  audit_.actor.assign("listener:").append(e.listener);
+  audit_.action.assign(duplicate ? "duplicate" : "received");
+  audit_.object.assign("inbound_event:").append(std::to_string(id));
+  audit_.outcome.assign("ok");
+  audit_.source.assign(e.peer);
+  audit_.reason.assign(duplicate ? "resend of an already committed event" : "");
+  return appendAudit(audit_);
+}
+
+Status SqliteStore::Impl::readPayload(PayloadRequest& request, Outcome& outcome,
+                                      std::int64_t now_ms) {
+  {
+    ResetOnExit reset(read_payload_);
+    read_payload_.bindInt(1, request.id);
+    const int rc = read_payload_.step();
+    if (rc == SQLITE_DONE) {
+      outcome.status = Status::notFound("no inbound event with id " + std::to_string(request.id));
+      return Status::ok();  // nothing viewed, nothing to audit; the batch goes on
+    }
+    if (rc != SQLITE_ROW) {
+      return sqliteError(write_db_.get(), rc, "cannot read a sealed payload");
+    }
+    if (read_payload_.columnIsNull(0)) {
+      outcome.status = Status::notFound("the payload of inbound event " +
+                                        std::to_string(request.id) + " has been shredded");
+      return Status::ok();
+    }
+    const std::string_view blob = read_payload_.columnBlob(0);
+    outcome.payload.assign(blob.data(), blob.size());
+  }
+  if (request.audit.time == SystemTime()) {
+    request.audit.time = fromUnixMillis(now_ms);
+  }
+  return appendAudit(request.audit);
+}
+
+Status SqliteStore::Impl::appendAudit(const AuditEntry& entry) {
+  const std::int64_t seq = next_seq_;
+  // Hash what is stored: the time at millisecond precision.
+  const std::int64_t time_ms = toUnixMillis(entry.time);
+  const AuditEntry* hashed = &entry;
+  AuditEntry truncated;
+  if (fromUnixMillis(time_ms) != entry.time) {
+    truncated = entry;
+    truncated.time = fromUnixMillis(time_ms);
+    hashed = &truncated;
+  }
+  GW_RETURN_IF_ERROR(auditLeafHashInto(seq, *hashed, leaf_scratch_, leaf_hex_));
+  Statement& s = insert_audit_;
+  s.bindInt(1, seq);
+  s.bindInt(2, time_ms);
+  s.bindText(3, entry.actor);
+  s.bindText(4, entry.action);
+  s.bindText(5, entry.object);
+  s.bindText(6, entry.outcome);
+  s.bindText(7, entry.source);
+  s.bindText(8, entry.reason);
+  s.bindText(9, leaf_hex_);
+  GW_RETURN_IF_ERROR(stepDone(s, "cannot append an audit record"));
+  ++next_seq_;
+  return Status::ok();
+}
+
+Result<InboundEventRecord> SqliteStore::Impl::getInbound(std::int64_t id) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  if (read_closed_) {
+    return Status::unavailable("store is closed");
+  }
+  ResetOnExit reset(get_event_);
+  get_event_.bindInt(1, id);
+  const int rc = get_event_.step();
+  if (rc == SQLITE_ROW) {
+    return readEvent(get_event_);
+  }
+  if (rc == SQLITE_DONE) {
+    return Status::notFound("no inbound event with id " + std::to_string(id));
+  }
+  return sqliteError(read_db_.get(), rc, "cannot read an inbound event");
+}
+
+Result<std::vector<InboundEventRecord>> SqliteStore::Impl::listInbound(const InboundQuery& query) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  if (read_closed_) {
+    return Status::unavailable("store is closed");
+  }
+  Statement& s = query.control_id && query.state ? list_by_both_
+                 : query.control_id              ? list_by_control_id_
+                 : query.state                   ? list_by_state_
+                                                 : list_all_;
+  ResetOnExit reset(s);
+  s.bindInt(1, query.after_id);
+  if (query.control_id) {
+    s.bindText(2, *query.control_id);
+  }
+  if (query.state) {
+    s.bindText(3, inboundStateName(*query.state));
+  }
+  s.bindInt(4, clampLimit(query.limit));
+  std::vector<InboundEventRecord> out;
+  out.reserve(std::min<std::size_t>(query.limit, 1024));
+  for (;;) {
+    const int rc = s.step();
+    if (rc == SQLITE_DONE) {
+      return out;
+    }
+    if (rc != SQLITE_ROW) {
+      return sqliteError(read_db_.get(), rc, "cannot list inbound events");
+    }
+    GW_ASSIGN_OR_RETURN(InboundEventRecord record, readEvent(s));
+    out.push_back(std::move(record));
+  }
+}
+
+Result<std::vector<AuditRecord>> SqliteStore::Impl::listAudit(std::int64_t after_seq,
+                                                              std::size_t limit) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  if (read_closed_) {
+    return Status::unavailable("store is closed");
+  }
+  Statement& s = list_audit_;
+  ResetOnExit reset(s);
+  s.bindInt(1, after_seq);
+  s.bindInt(2, clampLimit(limit));
+  std::vector<AuditRecord> out;
+  out.reserve(std::min<std::size_t>(limit, 1024));
+  for (;;) {
+    const int rc = s.step();
+    if (rc == SQLITE_DONE) {
+      return out;
+    }
+    if (rc != SQLITE_ROW) {
+      return sqliteError(read_db_.get(), rc, "cannot list audit records");
+    }
+    AuditRecord r;
+    r.seq = s.columnInt(0);
+    r.entry.time = fromUnixMillis(s.columnInt(1));
+    r.entry.actor = s.columnText(2);
+    r.entry.action = s.columnText(3);
+    r.entry.object = s.columnText(4);
+    r.entry.outcome = s.columnText(5);
+    r.entry.source = s.columnText(6);
+    r.entry.reason = s.columnText(7);
+    r.leaf_hash = s.columnText(8);
+    out.push_back(std::move(r));
+  }
+}
+
+SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+SqliteStore::~SqliteStore() {
+  close();
+}
+
+Result<std::shared_ptr<SqliteStore>> SqliteStore::open(const SqliteStoreSettings& settings,
+                                                       ClockPtr clock) {
+  if (clock == nullptr) {
+    return Status::invalidArgument("SqliteStore needs a clock");
+  }
+  auto impl = std::make_unique<Impl>(settings, std::move(clock));
+  GW_RETURN_IF_ERROR(impl->open());
+  impl->start();
+  return std::shared_ptr<SqliteStore>(new SqliteStore(std::move(impl)));
+}
+
+Result<IntakeReceipt> SqliteStore::commitInbound(NewInboundEvent event, Deadline deadline) {
+  return impl_->commitInbound(std::move(event), deadline);
+}
+
+Result<std::vector<InboundEventRecord>> SqliteStore::listInbound(const InboundQuery& query) {
+  return impl_->listInbound(query);
+}
+
+Result<InboundEventRecord> SqliteStore::getInbound(std::int64_t id) {
+  return impl_->getInbound(id);
+}
+
+Result<std::string> SqliteStore::readSealedPayload(std::int64_t id, const AuditEntry& audit) {
+  return impl_->readSealedPayload(id, audit);
+}
+
+Result<std::vector<AuditRecord>> SqliteStore::listAudit(std::int64_t after_seq, std::size_t limit) {
+  return impl_->listAudit(after_seq, limit);
+}
+
+void SqliteStore::close() {
+  impl_->close();
+}
+
+int SqliteStore::schemaVersion() const {
+  return impl_->schemaVersion();
+}
+
+void SqliteStore::holdWriterForTest() {
+  impl_->holdWriter(true);
+}
+
+void SqliteStore::releaseWriterForTest() {
+  impl_->holdWriter(false);
+}
+
+void SqliteStore::waitUntilQueuedForTest(std::size_t count) {
+  impl_->waitUntilQueued(count);
+}
+
+}  // namespace gw

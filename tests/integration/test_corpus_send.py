@@ -1,0 +1,116 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Every HL7 v2 message of ../shared/corpus sent to the real gateway by real clients."""
+import csv
+import os
+import re
+import subprocess
+import unittest
+
+from gwtest import (GatewayTestCase, MllpConnection, corpus_or_skip, frame, hl7_message,
+                    list_messages, parse_ack, run_cli, to_cr)
+
+
+def header(message: bytes):
+    """MSH-3, MSH-4, MSH-10, MSH-15, MSH-16 read the simple way (independent of the gateway)."""
+    text = message[3:] if message.startswith(b"\xef\xbb\xbf") else message
+    first = re.split(rb"\r\n|\r|\n", text.lstrip(b"\r\n "))[0]
+    fields = first.split(first[3:4])
+    get = lambda n: fields[n - 1] if len(fields) >= n else b""  # MSH-n is fields[n-1]
+    return {"msh3": get(3), "msh4": get(4), "msh9": get(9), "msh10": get(10),
+            "msh15": get(15).strip(), "msh16": get(16).strip()}
+
+
+def load_corpus(corpus):
+    rows = []
+    with open(os.path.join(corpus, "index.tsv"), newline="") as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            if row["path"].startswith("hl7v2/"):
+                with open(os.path.join(corpus, row["path"]), "rb") as m:
+                    data = m.read()
+                rows.append((row["path"], data, header(data)))
+    return rows
+
+
+class CorpusSendTest(GatewayTestCase):
+    def test_every_corpus_message_is_answered_and_stored_once(self):
+        corpus = corpus_or_skip(self)
+        messages = load_corpus(corpus)
+        self.assertGreater(len(messages), 900)
+        gw = self.start_gateway(listener_overrides={"max_frame_bytes": 4 * 1024 * 1024})
+
+        # NE/NE asks for no acknowledgment at all (HL7 v2.5.1 ch. 2.9.2): sent by our own
+        # client, each followed by a probe whose ACK must be the next frame.
+        silent = [m for m in messages if m[2]["msh15"] == b"NE" and m[2]["msh16"] == b"NE"]
+        acked = [m for m in messages if m not in silent]
+
+        stream = b"".join(frame(to_cr(data[3:] if data.startswith(b"\xef\xbb\xbf") else data))
+                          for _, data, _ in acked)
+        # python-hl7 reads an MLLP-framed stream from --file (its stdin mode is broken in 0.4.5).
+        stream_path = os.path.join(self.dir, "corpus.mllp")
+        with open(stream_path, "wb") as f:
+            f.write(stream)
+        out = subprocess.run(["mllp_send", "--file", stream_path, "--port", str(gw.port), "127.0.0.1"],
+                             capture_output=True, timeout=600)
+        self.assertEqual(out.returncode, 0, out.stderr[-2000:])
+        acks = re.findall(rb"MSA\|(\w\w)\|([^|\r\n]*)", out.stdout)
+        self.assertEqual(len(acks), len(acked), "one ACK per message")
+        expected_ae = 0
+        for (path, _, h), (code, control_id) in zip(acked, acks):
+            self.assertEqual(control_id, h["msh10"], path)
+            if not h["msh10"] or not h["msh9"]:
+                self.assertEqual(code, b"AE", path)
+                expected_ae += 1
+            else:
+                self.assertIn(code, (b"AA", b"CA"), path)
+
+        conn = MllpConnection(gw.port)
+        for i, (path, data, h) in enumerate(silent):
+            conn.send_raw(frame(to_cr(data)))
+            probe = parse_ack(conn.exchange(hl7_message(f"PROBE-{i}")))
+            self.assertEqual(probe["msa2"], f"PROBE-{i}", f"{path} must not be answered")
+        conn.close()
+
+        valid = [m for m in messages if m[2]["msh10"] and m[2]["msh9"]]
+        keys = {(h["msh3"], h["msh4"], h["msh10"]) for _, _, h in valid}
+        rows = [r for r in list_messages(self.config_path) if not r[3].startswith("PROBE-")]
+        self.assertEqual(len(rows), len(keys), "each (MSH-3, MSH-4, MSH-10) stored exactly once")
+        self.assertEqual(len(valid), len(messages) - expected_ae)
+
+    def test_gateway_mllp_send_sends_every_batch_file(self):
+        corpus = corpus_or_skip(self)
+        gw = self.start_gateway(listener_overrides={"max_frame_bytes": 4 * 1024 * 1024})
+        batch_dir = os.path.join(corpus, "hl7v2-batch")
+        files = sorted(os.path.join(batch_dir, f) for f in os.listdir(batch_dir))
+        out = run_cli("mllp-send", "--port", str(gw.port), *files, timeout=300)
+        lines = out.stdout.decode(errors="replace").splitlines()
+        self.assertGreaterEqual(len(lines), len(files), out.stderr)
+        for line in lines:
+            self.assertRegex(line, r"\t(AA|CA|AE|sent \(no ACK requested\))", line)
+
+    def test_bad_corpus_files_get_answers_and_the_gateway_keeps_serving(self):
+        corpus = corpus_or_skip(self)
+        gw = self.start_gateway()
+        bad_dir = os.path.join(corpus, "hl7v2-bad")
+        for name in sorted(os.listdir(bad_dir)):
+            with open(os.path.join(bad_dir, name), "rb") as f:
+                data = f.read()
+            conn = MllpConnection(gw.port)
+            conn.send_raw(frame(data))
+            conn.send_raw(frame(hl7_message("AFTER-BAD")))
+            answers = []
+            while True:
+                ack = conn.read_frame()
+                if ack is None:
+                    break
+                answers.append(parse_ack(ack))
+                if answers[-1].get("msa2") == "AFTER-BAD":
+                    break
+            conn.close()
+            self.assertTrue(answers and answers[-1].get("msa2") == "AFTER-BAD",
+                            f"{name}: the connection stopped serving")
+            for a in answers[:-1]:
+                self.assertIn(a.get("msa1"), ("AA", "CA", "AE", "AR"), name)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "tests/support/InMemoryStore.h"
+
+namespace gw::test {
+
+InMemoryStore::InMemoryStore(ClockPtr clock) : clock_(std::move(clock)) {}
+
+Result<IntakeReceipt> InMemoryStore::commitInbound(NewInboundEvent event, Deadline deadline) {
+  if (event.dedupe_key.empty()) {
+    return Status::invalidArgument("inbound event has an empty dedupe_key");
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (closed_) {
+    return Status::unavailable("store is closing");
+  }
+  if (clock_->steadyNow() >= deadline) {
+    return Status::deadlineExceeded("deadline passed before the event reached the store");
+  }
+  AuditEntry audit;
+  audit.time = clock_->now();
+  audit.actor = "listener:" + event.listener;
+  audit.outcome = "ok";
+  audit.source = event.peer;
+  const auto existing = ids_by_key_.find(event.dedupe_key);
+  if (existing != ids_by_key_.end()) {
+    events_[existing->second].record.duplicates += 1;
+    audit.action = "duplicate";
+    audit.object = "inbound_event:" + std::to_string(existing->second);
+    audit.reason = "resend of an already committed event";
+    appendAudit(std::move(audit));
+    return IntakeReceipt{existing->second, true};
+  }
+  const std::int64_t id = next_id_++;
+  Stored stored;
+  InboundEventRecord& r = stored.record;
+  r.id = id;
+  r.source = event.source;
+  r.dedupe_key = event.dedupe_key;
+  r.listener = std::move(event.listener);
+  r.peer = event.peer;
+  r.sending_application = std::move(event.sending_application);
+  r.sending_facility = std::move(event.sending_facility);
+  r.control_id = std::move(event.control_id);
+  r.message_type = std::move(event.message_type);
+  r.version = std::move(event.version);
+  r.received_at = event.received_at;
+  r.state = InboundState::Received;
+  r.payload_bytes = event.payload_bytes;
+  stored.sealed_payload = std::move(event.sealed_payload);
+  ids_by_key_.emplace(std::move(event.dedupe_key), id);
+  events_.emplace(id, std::move(stored));
+  audit.action = "received";
+  audit.object = "inbound_event:" + std::to_string(id);
+  appendAudit(std::move(audit));
+  return IntakeReceipt{id, false};
+}
+
+Result<std::vector<InboundEventRecord>> InMemoryStore::listInbound(const InboundQuery& query) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (closed_) {
+    return Status::unavailable("store is closed");
+  }
+  std::vector<InboundEventRecord> out;
+  for (auto it = events_.upper_bound(query.after_id);
+       it != events_.end() && out.size() < query.limit; ++it) {
+    const InboundEventRecord& r = it->second.record;
+    if ((query.control_id && r.control_id != *query.control_id) ||
+        (query.state && r.state != *query.state)) {
+      continue;
+    }
+    out.push_back(r);
+  }
+  return out;
+}
+
+Result<InboundEventRecord> InMemoryStore::getInbound(std::int64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (closed_) {
+    return Status::unavailable("store is closed");
+  }
+  const auto it = events_.find(id);
+  if (it == events_.end()) {
+    return Status::notFound("no inbound event with id " + std::to_string(id));
+  }
+  return it->second.record;
+}
+
+Result<std::string> InMemoryStore::readSealedPayload(std::int64_t id, const AuditEntry& audit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (closed_) {
+    return Status::unavailable("store is closing");
+  }
+  const auto it = events_.find(id);
+  if (it == events_.end()) {
+    return Status::notFound("no inbound event with id " + std::to_string(id));
+  }
+  AuditEntry entry = audit;
+  if (entry.time == SystemTime()) {
+    entry.time = clock_->now();
+  }
+  appendAudit(std::move(entry));
+  return it->second.sealed_payload;
+}
+
+Result<std::vector<AuditRecord>> InMemoryStore::listAudit(std::int64_t after_seq,
+                                                          std::size_t limit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (closed_) {
+    return Status::unavailable("store is closed");
+  }
+  std::vector<AuditRecord> out;
+  for (const AuditRecord& r : audit_) {
+    if (out.size() >= limit) {
+      break;
+    }
+    if (r.seq > after_seq) {
+      out.push_back(r);
+    }
+  }
+  return out;
+}
+
+void InMemoryStore::close() {
+  std::lock_guard<std::mutex> lock(mu_);
+  closed_ = true;
+}
+
+std::size_t InMemoryStore::eventCount() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return events_.size();
+}
+
+std::size_t InMemoryStore::auditCount() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return audit_.size();
+}
+
+Status InMemoryStore::setStateForTest(std::int64_t id, InboundState state) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto it = events_.find(id);
+  if (it == events_.end()) {
+    return Status::notFound("no inbound event with id " + std::to_string(id));
+  }
+  it->second.record.state = state;
+  return Status::ok();
+}
+
+void InMemoryStore::appendAudit(AuditEntry entry) {
+  AuditRecord record;
+  record.seq = static_cast<std::int64_t>(audit_.size()) + 1;
+  record.entry = std::move(entry);
+  audit_.push_back(std::move(record));
+}
+
+}  // namespace gw::test

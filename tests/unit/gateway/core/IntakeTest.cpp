@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "gateway/core/Intake.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "tests/support/FailingStore.h"
+#include "tests/support/FakeCipher.h"
+#include "tests/support/InMemoryStore.h"
+
+namespace gw {
+namespace {
+
+InboundEvent adtEvent(std::string control_id, std::string facility = "DEMO_HOSP") {
+  InboundEvent e;
+  e.listener = "adt";
+  e.peer = "127.0.0.1:5000";
+  e.sending_application = "SIM_EHR";
+  e.sending_facility = std::move(facility);
+  e.control_id = std::move(control_id);
+  e.message_type = "ADT^A03";
+  e.version = "2.5.1";
+  e.payload = "MSH|^~\\&|SIM_EHR|DEMO_HOSP|...\rPID|1||SYN000101||Testpatient^Alexa\r";
+  return e;
+}
+
+Deadline soon() { return std::chrono::steady_clock::now() + std::chrono::seconds(5); }
+
+class IntakeTest : public ::testing::Test {
+ protected:
+  std::shared_ptr<test::InMemoryStore> store_ = std::make_shared<test::InMemoryStore>();
+  std::shared_ptr<test::FakeCipher> cipher_ = std::make_shared<test::FakeCipher>();
+  Intake intake_{store_, cipher_, std::make_shared<SystemClock>()};
+};
+
+TEST_F(IntakeTest, CommitsSealedPayloadWithMetadata) {
+  Result<IntakeReceipt> receipt = intake_.accept(adtEvent("C1"), soon());
+  ASSERT_TRUE(receipt.ok()) << receipt.status().toString();
+  EXPECT_FALSE(receipt->duplicate);
+  Result<InboundEventRecord> record = store_->getInbound(receipt->event_id);
+  ASSERT_TRUE(record.ok());
+  EXPECT_EQ(record->control_id, "C1");
+  EXPECT_EQ(record->message_type, "ADT^A03");
+  EXPECT_EQ(record->sending_facility, "DEMO_HOSP");
+  EXPECT_EQ(record->listener, "adt");
+  EXPECT_EQ(record->dedupe_key, Intake::dedupeKey(adtEvent("C1")));
+  AuditEntry view;
+  view.actor = "operator:test";
+  view.action = "viewed_payload";
+  Result<std::string> sealed = store_->readSealedPayload(receipt->event_id, view);
+  ASSERT_TRUE(sealed.ok());
+  EXPECT_EQ(sealed->find("Testpatient"), std::string::npos) << "payload reached the store unsealed";
+  Result<std::string> opened = cipher_->open(*sealed, record->dedupe_key);
+  ASSERT_TRUE(opened.ok()) << "sealed with the dedupe key as associated data";
+  EXPECT_EQ(*opened, adtEvent("C1").payload);
+}
+
+TEST_F(IntakeTest, ResendIsDuplicateOfTheFirstCommit) {
+  Result<IntakeReceipt> first = intake_.accept(adtEvent("C1"), soon());
+  Result<IntakeReceipt> second = intake_.accept(adtEvent("C1"), soon());
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_TRUE(second->duplicate);
+  EXPECT_EQ(first->event_id, second->event_id);
+  EXPECT_EQ(store_->eventCount(), 1u);
+  EXPECT_EQ(intake_.stats().accepted, 1u);
+  EXPECT_EQ(intake_.stats().duplicates, 1u);
+}
+
+TEST_F(IntakeTest, DedupeKeySeparatesSendersListenersAndFieldBoundaries) {
+  InboundEvent a = adtEvent("C1");
+  InboundEvent b = adtEvent("C1", "OTHER_HOSP");
+  InboundEvent c = adtEvent("C1");
+  c.listener = "lab";
+  InboundEvent d = adtEvent("C1");
+  d.sending_application = "SIM_EH";
+  d.sending_facility = "RDEMO_HOSP";
+  const std::string key = Intake::dedupeKey(a);
+  EXPECT_EQ(key.size(), 64u);
+  EXPECT_NE(key, Intake::dedupeKey(b));
+  EXPECT_NE(key, Intake::dedupeKey(c));
+  EXPECT_NE(key, Intake::dedupeKey(d));
+}
+
+TEST_F(IntakeTest, RejectsEventsThatBreakTheRulesWithoutStoring) {
+  InboundEvent no_id = adtEvent("");
+  InboundEvent no_type = adtEvent("C2");
+  no_type.message_type.clear();
+  InboundEvent long_id = adtEvent(std::string(200, 'x'));
+  InboundEvent empty = adtEvent("C3");
+  empty.payload.clear();
+  for (InboundEvent* e : {&no_id, &no_type, &long_id, &empty}) {
+    Result<IntakeReceipt> r = intake_.accept(*e, soon());
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), StatusCode::InvalidArgument);
+    EXPECT_EQ(r.status().message().find("Testpatient"), std::string::npos);
+  }
+  EXPECT_EQ(store_->eventCount(), 0u);
+  EXPECT_EQ(intake_.stats().rejected, 4u);
+}
+
+TEST(IntakeFailureTest, StoreUnavailableIsPassedOnAndNothingIsAcknowledged) {
+  auto store = std::make_shared<test::FailingStore>(nullptr, 1, StatusCode::Unavailable);
+  Intake intake(store, std::make_shared<test::FakeCipher>(), std::make_shared<SystemClock>());
+  Result<IntakeReceipt> r = intake.accept(adtEvent("C1"), soon());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::Unavailable);
+  // The sender's resend after the failure commits.
+  Result<IntakeReceipt> again = intake.accept(adtEvent("C1"), soon());
+  ASSERT_TRUE(again.ok()) << again.status().toString();
+  EXPECT_FALSE(again->duplicate);
+  EXPECT_EQ(intake.stats().failed, 1u);
+}
+
+TEST(IntakeFailureTest, SealFailureIsNotCommitted) {
+  auto store = std::make_shared<test::InMemoryStore>();
+  auto cipher = std::make_shared<test::FakeCipher>();
+  Intake intake(store, cipher, std::make_shared<SystemClock>());
+  cipher->failNextSeal();
+  Result<IntakeReceipt> r = intake.accept(adtEvent("C1"), soon());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::Unavailable);
+  EXPECT_EQ(store->eventCount(), 0u);
+}
+
+TEST_F(IntakeTest, RefusesAfterShutdownBegins) {
+  intake_.beginShutdown();
+  Result<IntakeReceipt> r = intake_.accept(adtEvent("C1"), soon());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::Unavailable);
+  EXPECT_EQ(store_->eventCount(), 0u);
+}
+
+TEST_F(IntakeTest, ConcurrentResendsStoreOneEvent) {
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 50; ++i) {
+        if (intake_.accept(adtEvent("C" + std::to_string(i)), soon()).ok()) {
+          ok.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) {
+    t.join();
+  }
+  EXPECT_EQ(ok.load(), 400);
+  EXPECT_EQ(store_->eventCount(), 50u);
+  EXPECT_EQ(intake_.stats().accepted, 50u);
+  EXPECT_EQ(intake_.stats().duplicates, 350u);
+}
+
+}  // namespace
+}  // namespace gw

@@ -29,14 +29,14 @@ std::string Intake::dedupeKey(const InboundEvent& event) {
 Status Intake::validate(const InboundEvent& event) const {
   // Messages name the rule, never the value (a value could be PHI).
   if (event.control_id.empty()) {
-    return Status::invalidArgument("MSH-10 (message control id) is empty");
+    return Status::invalidArgument("MSH-10 (message control id) is missing");
   }
   if (event.control_id.size() > settings_.max_control_id_length) {
     return Status::invalidArgument("MSH-10 (message control id) is longer than " +
                                    std::to_string(settings_.max_control_id_length) + " characters");
   }
   if (event.message_type.empty()) {
-    return Status::invalidArgument("MSH-9 (message type) is empty");
+    return Status::invalidArgument("MSH-9 (message type) is missing");
   }
   if (event.sending_application.size() > settings_.max_sender_length ||
       event.sending_facility.size() > settings_.max_sender_length) {

@@ -178,9 +178,10 @@ int mllpSend(const MllpClientSettings& settings, const std::vector<std::string>&
       const std::string wire = toCarriageReturns(message);
       Result<hl7::Message> parsed = hl7::Message::parse(wire);
       const std::string control_id = parsed.ok() ? std::string(parsed->controlId()) : "?";
-      // Enhanced mode (MSH-15/MSH-16) may ask for no answer on success: then we do not wait.
+      // Enhanced mode (MSH-15/MSH-16) may ask for no answer on success (NE/NE): then we do not wait.
       const bool answer_expected =
-          !parsed.ok() || hl7::decideAck(Status::ok(), parsed->acceptAckType()).send;
+          !parsed.ok() ||
+          hl7::decideAck(Status::ok(), parsed->acceptAckType(), parsed->applicationAckType()).send;
       Status sent_status = (*client)->send(wire);
       ++sent;
       if (!sent_status.isOk()) {

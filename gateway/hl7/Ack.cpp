@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "gateway/hl7/Ack.h"
 
+#include <cctype>
+
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -436,7 +438,38 @@ std::string_view ackCodeName(AckCode code) {
   return "AR";
 }
 
-AckDecision decideAck(const Status& outcome, std::string_view accept_ack_type) {
+namespace {
+
+// Whether an acknowledgment of type `mode` is wanted for this outcome (table 0155).
+bool wanted(AckMode mode, const Status& outcome) {
+  switch (mode) {
+    case AckMode::Original:
+    case AckMode::Always:
+      return true;
+    case AckMode::Never:
+      return false;
+    case AckMode::ErrorOnly:
+      return !outcome.isOk();
+    case AckMode::SuccessOnly:
+      return outcome.isOk();
+  }
+  return true;
+}
+
+// The original-mode code for an enhanced-mode one (CA -> AA, CE -> AE, CR -> AR).
+AckCode applicationCode(AckCode code) {
+  switch (code) {
+    case AckCode::CA: return AckCode::AA;
+    case AckCode::CE: return AckCode::AE;
+    case AckCode::CR: return AckCode::AR;
+    default: return code;
+  }
+}
+
+}  // namespace
+
+AckDecision decideAck(const Status& outcome, std::string_view accept_ack_type,
+                      std::string_view application_ack_type) {
   const AckMode mode = ackMode(accept_ack_type);
   const bool enhanced = mode != AckMode::Original;
   AckDecision decision;
@@ -484,20 +517,18 @@ AckDecision decideAck(const Status& outcome, std::string_view accept_ack_type) {
   if (!outcome.isOk()) {
     decision.severity = "E";
   }
-  switch (mode) {
-    case AckMode::Original:
-    case AckMode::Always:
+  decision.send = wanted(mode, outcome);
+  if (!decision.send && enhanced) {
+    // HL7 v2.5.1 ch. 2.9.3: MSH-16 asks for the application acknowledgment separately. This
+    // gateway's application acceptance is the commit itself (later mapping problems are held
+    // for an operator, never bounced to the EHR), so when the sender wants no commit ACK but an
+    // application ACK for this outcome, the application ACK (AA/AE/AR) is sent now. A null or
+    // unknown MSH-16 asks for none.
+    const AckMode application = ackMode(application_ack_type);
+    if (application != AckMode::Original && wanted(application, outcome)) {
+      decision.code = applicationCode(decision.code);
       decision.send = true;
-      break;
-    case AckMode::Never:
-      decision.send = false;
-      break;
-    case AckMode::ErrorOnly:
-      decision.send = !outcome.isOk();
-      break;
-    case AckMode::SuccessOnly:
-      decision.send = outcome.isOk();
-      break;
+    }
   }
   return decision;
 }
@@ -531,11 +562,26 @@ std::string buildAckForUnparsed(std::string_view raw, const AckDecision& decisio
     }
     Delimiters d;
     std::size_t msh2_end = 0;
-    if (detail::readDelimiters(line, d, msh2_end) != nullptr) {
-      break;
+    if (detail::readDelimiters(line, d, msh2_end) == nullptr) {
+      header.delimiters = d;
+      header.encoding_characters = std::string(line.substr(4, msh2_end - 4));
+    } else {
+      // MSH-2 is unusable (e.g. a repeated delimiter) but MSH-1 may still split the fields, so
+      // MSA-2 can echo MSH-10; the ACK itself uses the default encoding characters.
+      const char field = line.size() > 3 ? line[3] : '\0';
+      const bool usable = field > ' ' && field < 0x7F &&
+                          !std::isalnum(static_cast<unsigned char>(field));
+      if (!usable) {
+        break;
+      }
+      header.delimiters = Delimiters();
+      header.delimiters.field = field;
+      d = header.delimiters;
+      msh2_end = line.find(field, 4);
+      if (msh2_end == std::string_view::npos) {
+        break;
+      }
     }
-    header.delimiters = d;
-    header.encoding_characters = std::string(line.substr(4, msh2_end - 4));
     std::size_t pos = msh2_end;
     for (std::size_t n = 3; n < header.fields.size() && pos < line.size(); ++n) {
       ++pos;

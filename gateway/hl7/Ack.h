@@ -21,7 +21,7 @@ struct AckDecision {
   std::string severity;     // ERR-4 (table 0516): "E" or "W"; empty for AA/CA
   std::string text;         // MSA-3 / ERR-8 diagnostic (never PHI)
   std::string error_location;  // ERR-2 when known, e.g. "MSH^1^9" for a bad MSH-9
-  bool send = true;         // false when MSH-15 (NE / ER / SU) says this ACK is not wanted
+  bool send = true;         // false when MSH-15 and MSH-16 say no ACK is wanted
 };
 
 // The one table-tested function from an intake outcome to an ACK. `enhanced` is true when the
@@ -45,7 +45,12 @@ struct AckDecision {
 //     DeadlineExceeded get a generic "please resend" text; Internal, DataLoss and anything else
 //     get "application internal error", never the internal message.
 //   - severity is "E" for every error.
-AckDecision decideAck(const Status& outcome, std::string_view accept_ack_type);
+//   - When MSH-15 wants no accept ACK for this outcome but MSH-16 (application acknowledgment
+//     type, same table) wants an application ACK for it, the application ACK is sent at once
+//     with the original-mode code (AA/AE/AR): intake's commit is this gateway's application
+//     acceptance. So NE/AL and ER/AL messages still get an AA; NE/NE gets nothing.
+AckDecision decideAck(const Status& outcome, std::string_view accept_ack_type,
+                      std::string_view application_ack_type = {});
 
 // Builds the ACK message for `original` (MSH-3/4 and 5/6 swapped, MSH-9 "ACK^<trigger>^ACK",
 // a fresh MSH-10 `ack_control_id`, MSH-11/12 echoed, MSA-2 = original MSH-10, ERR segment for

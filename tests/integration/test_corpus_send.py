@@ -16,8 +16,23 @@ def header(message: bytes):
     first = re.split(rb"\r\n|\r|\n", text.lstrip(b"\r\n "))[0]
     fields = first.split(first[3:4])
     get = lambda n: fields[n - 1] if len(fields) >= n else b""  # MSH-n is fields[n-1]
+    msh2 = get(2)
+    # Usable header: MSH-9 and MSH-10 valued, MSH-2 without a delimiter used twice.
+    valid = bool(get(9)) and bool(get(10)) and len(set(msh2)) == len(msh2)
     return {"msh3": get(3), "msh4": get(4), "msh9": get(9), "msh10": get(10),
-            "msh15": get(15).strip(), "msh16": get(16).strip()}
+            "msh15": get(15).strip(), "msh16": get(16).strip(), "valid": valid}
+
+
+def msa_fields(output: bytes):
+    """(MSA-1, MSA-2) of every ACK in mllp_send's output, whatever each ACK's field separator."""
+    found = []
+    for chunk in re.split(rb"(?=MSH[^A-Za-z0-9\s])", output)[1:]:
+        sep = chunk[3:4]
+        for segment in re.split(rb"[\r\n]+", chunk):
+            if segment.startswith(b"MSA" + sep):
+                fields = segment.split(sep)
+                found.append((fields[1], fields[2] if len(fields) > 2 else b""))
+    return found
 
 
 def load_corpus(corpus):
@@ -38,9 +53,14 @@ class CorpusSendTest(GatewayTestCase):
         self.assertGreater(len(messages), 900)
         gw = self.start_gateway(listener_overrides={"max_frame_bytes": 4 * 1024 * 1024})
 
-        # NE/NE asks for no acknowledgment at all (HL7 v2.5.1 ch. 2.9.2): sent by our own
-        # client, each followed by a probe whose ACK must be the next frame.
-        silent = [m for m in messages if m[2]["msh15"] == b"NE" and m[2]["msh16"] == b"NE"]
+        # Enhanced mode (HL7 v2.5.1 ch. 2.9.3): a valid message whose MSH-15 wants no commit ACK
+        # on success (NE, ER) and whose MSH-16 wants no application ACK on success (anything but
+        # AL/SU) gets no answer. Those go through our own client, each followed by a probe whose
+        # ACK must be the next frame.
+        def silent_on_success(h):
+            return (h["valid"] and h["msh15"].upper() in (b"NE", b"ER")
+                    and h["msh16"].upper() not in (b"AL", b"SU"))
+        silent = [m for m in messages if silent_on_success(m[2])]
         acked = [m for m in messages if m not in silent]
 
         stream = b"".join(frame(to_cr(data[3:] if data.startswith(b"\xef\xbb\xbf") else data))
@@ -52,12 +72,12 @@ class CorpusSendTest(GatewayTestCase):
         out = subprocess.run(["mllp_send", "--file", stream_path, "--port", str(gw.port), "127.0.0.1"],
                              capture_output=True, timeout=600)
         self.assertEqual(out.returncode, 0, out.stderr[-2000:])
-        acks = re.findall(rb"MSA\|(\w\w)\|([^|\r\n]*)", out.stdout)
+        acks = msa_fields(out.stdout)
         self.assertEqual(len(acks), len(acked), "one ACK per message")
         expected_ae = 0
         for (path, _, h), (code, control_id) in zip(acked, acks):
             self.assertEqual(control_id, h["msh10"], path)
-            if not h["msh10"] or not h["msh9"]:
+            if not h["valid"]:
                 self.assertEqual(code, b"AE", path)
                 expected_ae += 1
             else:
@@ -70,7 +90,7 @@ class CorpusSendTest(GatewayTestCase):
             self.assertEqual(probe["msa2"], f"PROBE-{i}", f"{path} must not be answered")
         conn.close()
 
-        valid = [m for m in messages if m[2]["msh10"] and m[2]["msh9"]]
+        valid = [m for m in messages if m[2]["valid"]]
         keys = {(h["msh3"], h["msh4"], h["msh10"]) for _, _, h in valid}
         rows = [r for r in list_messages(self.config_path) if not r[3].startswith("PROBE-")]
         self.assertEqual(len(rows), len(keys), "each (MSH-3, MSH-4, MSH-10) stored exactly once")

@@ -470,7 +470,7 @@ MllpConnection::Answer MllpConnection::answerMessage(const std::string& payload)
     }
   }
   // The one mapping from outcome to ACK: AA/CA only when the sink returned OK.
-  const hl7::AckDecision decision = hl7::decideAck(outcome, message.acceptAckType());
+  const hl7::AckDecision decision = hl7::decideAck(outcome, message.acceptAckType(), message.applicationAckType());
   answer.code = decision.code;
   if (decision.send) {
     answer.ack =
@@ -494,7 +494,8 @@ MllpConnection::Answer MllpConnection::answerOversized(const std::string& head) 
                (control_id.empty() ? "(unreadable)" : printable(control_id)) +
                ": answering and closing");
   const hl7::AckDecision decision =
-      hl7::decideAck(outcome, parsed.ok() ? parsed->acceptAckType() : std::string_view());
+      parsed.ok() ? hl7::decideAck(outcome, parsed->acceptAckType(), parsed->applicationAckType())
+                  : hl7::decideAck(outcome, "");
   answer.code = decision.code;
   if (decision.send) {
     const auto now = std::chrono::system_clock::now();

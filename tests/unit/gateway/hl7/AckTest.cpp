@@ -114,6 +114,48 @@ TEST(AckTest, TableCoversEveryStatusCode) {
   }
 }
 
+// --- MSH-16: the application ACK when no accept ACK is wanted ------------------------------
+
+struct ApplicationAckRow {
+  const char* msh15;
+  const char* msh16;
+  bool ok;             // outcome OK or an error (InvalidArgument)
+  bool send;
+  AckCode code;        // when sent
+};
+
+class ApplicationAckTest : public ::testing::TestWithParam<ApplicationAckRow> {};
+
+TEST_P(ApplicationAckTest, SendsApplicationAckWhenMsh16AsksForIt) {
+  const ApplicationAckRow& row = GetParam();
+  const Status outcome = row.ok ? Status::ok() : Status::invalidArgument("PID-3 is missing");
+  const AckDecision d = decideAck(outcome, row.msh15, row.msh16);
+  EXPECT_EQ(d.send, row.send) << row.msh15 << "/" << row.msh16 << " ok=" << row.ok;
+  if (row.send) {
+    EXPECT_EQ(d.code, row.code) << row.msh15 << "/" << row.msh16 << " ok=" << row.ok;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table0155, ApplicationAckTest,
+    ::testing::Values(
+        // Accept ACK wanted: MSH-16 does not matter, the commit ACK is sent.
+        ApplicationAckRow{"AL", "NE", true, true, AckCode::CA},
+        ApplicationAckRow{"AL", "AL", false, true, AckCode::CE},
+        ApplicationAckRow{"ER", "NE", false, true, AckCode::CE},
+        // No accept ACK wanted: the application ACK follows MSH-16.
+        ApplicationAckRow{"NE", "NE", true, false, AckCode::AA},
+        ApplicationAckRow{"NE", "NE", false, false, AckCode::AE},
+        ApplicationAckRow{"NE", "", true, false, AckCode::AA},
+        ApplicationAckRow{"NE", "AL", true, true, AckCode::AA},
+        ApplicationAckRow{"NE", "AL", false, true, AckCode::AE},
+        ApplicationAckRow{"ER", "AL", true, true, AckCode::AA},
+        ApplicationAckRow{"ER", "SU", true, true, AckCode::AA},
+        ApplicationAckRow{"ER", "ER", true, false, AckCode::AA},
+        ApplicationAckRow{"SU", "ER", false, true, AckCode::AE},
+        ApplicationAckRow{"SU", "NE", false, false, AckCode::AE},
+        ApplicationAckRow{"NE", "XX", true, false, AckCode::AA}));
+
 // --- Table 0357 codes for content errors ---------------------------------------------------
 
 struct ErrorCodeRow {
@@ -334,6 +376,21 @@ TEST(AckTest, SalvagesHeaderFromUnparsableMessage) {
   EXPECT_EQ(parsed.get("MSA-2"), "CTRL9");
   EXPECT_EQ(parsed.version(), "2.3");
   EXPECT_EQ(parsed.get("ERR-1"), "MSH^1^9^101&Required field missing&HL70357");
+}
+
+TEST(AckTest, SalvagesControlIdWhenOnlyMsh2IsBroken) {
+  // Seen in the wild: an escaped backslash doubled into MSH-2, so two delimiters are the same.
+  const std::string bytes = "MSH|^~\\\\&|SE050|050|PACS|050|20120912011230||ADT^A01|102|T|2.6\rPID|1\r";
+  const Status status = Message::parse(bytes).status();
+  ASSERT_EQ(status.code(), StatusCode::ParseError);
+  EXPECT_NE(status.message().find("MSH-2"), std::string::npos);
+  const std::string ack = buildAckForUnparsed(bytes, decideAck(status, ""), "A10", kNow);
+  const Message parsed = parseOrDie(ack);
+  EXPECT_EQ(parsed.get("MSH-2"), "^~\\&");
+  EXPECT_EQ(parsed.get("MSA-1"), "AE");
+  EXPECT_EQ(parsed.get("MSA-2"), "102");
+  EXPECT_EQ(parsed.receivingApplication(), "SE050");
+  EXPECT_EQ(parsed.version(), "2.6");
 }
 
 TEST(AckTest, SalvagesAfterJunkAndKeepsDelimiters) {

@@ -570,7 +570,8 @@ std::string buildAckForUnparsed(std::string_view raw, const AckDecision& decisio
       // MSA-2 can echo MSH-10; the ACK itself uses the default encoding characters.
       const char field = line.size() > 3 ? line[3] : '\0';
       const bool usable = field > ' ' && field < 0x7F &&
-                          !std::isalnum(static_cast<unsigned char>(field));
+                          !std::isalnum(static_cast<unsigned char>(field)) &&
+                          std::string_view("^~\\&").find(field) == std::string_view::npos;
       if (!usable) {
         break;
       }

@@ -32,7 +32,9 @@ std::filesystem::path sourceDir() {
   if (const char* env = std::getenv("GW_SOURCE_DIR")) {
     return env;
   }
-  return std::filesystem::current_path();
+  // ctest sets GW_SOURCE_DIR when it runs a test, but not when gtest_discover_tests lists the
+  // tests after the build: parameterised tests over the corpus are listed from this fallback.
+  return GW_TEST_SOURCE_DIR;
 }
 
 std::optional<std::filesystem::path> corpusDir() {

@@ -406,7 +406,7 @@ TEST(AckTest, SalvagesAfterJunkAndKeepsDelimiters) {
 
 TEST(AckTest, UsesDefaultDelimitersWhenMshIsUnreadable) {
   const std::vector<std::string> inputs = {"",        "garbage",
-                                           "PID|1\r", "MSH|&&&&|A|B|C|D|1||ADT^A01|C1\r",
+                                           "PID|1\r", "MSH^&&&&^A^B^C^D^1^^ADT^C1\r",
                                            "MSH",     std::string("\x0b\x1c\x0d", 3)};
   for (const std::string& input : inputs) {
     const std::string ack =
@@ -418,6 +418,15 @@ TEST(AckTest, UsesDefaultDelimitersWhenMshIsUnreadable) {
     EXPECT_EQ(parsed.controlId(), "A11") << input;
     EXPECT_EQ(parsed.messageTypeField(), "ACK") << input;
   }
+}
+
+TEST(AckTest, SalvagesFieldsWithRepeatedEncodingCharacters) {
+  const std::string ack = buildAckForUnparsed("MSH|&&&&|A|B|C|D|1||ADT^A01|C1\r",
+                                              decideAck(Status::parseError("MSH-2"), ""), "A11", kNow);
+  EXPECT_EQ(ack.substr(0, 9), "MSH|^~\\&|");
+  const Message parsed = parseOrDie(ack);
+  EXPECT_EQ(parsed.get("MSA-2"), "C1");
+  EXPECT_EQ(parsed.messageTypeField(), "ACK^A01^ACK");
 }
 
 TEST(AckTest, BlanksControlCharactersInEchoedFields) {

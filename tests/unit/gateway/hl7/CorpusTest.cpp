@@ -44,16 +44,7 @@ std::vector<std::string> splitTabs(const std::string& line) {
   }
 }
 
-std::optional<std::filesystem::path> corpus() {
-  // ctest sets GW_CORPUS_DIR / GW_SOURCE_DIR when it runs a test, but not when
-  // gtest_discover_tests lists the tests after the build; without them corpusDir() would look
-  // beside the build directory and the listed and the run test names would differ. Point it at
-  // this checkout for the listing so both see the same rows.
-  if (std::getenv("GW_CORPUS_DIR") == nullptr && std::getenv("GW_SOURCE_DIR") == nullptr) {
-    ::setenv("GW_SOURCE_DIR", GW_TEST_SOURCE_DIR, 0);
-  }
-  return test::corpusDir();
-}
+std::optional<std::filesystem::path> corpus() { return test::corpusDir(); }
 
 // Read at static-initialisation time, so each file becomes its own test case.
 std::vector<CorpusRow> loadRows() {

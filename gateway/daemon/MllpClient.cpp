@@ -7,6 +7,8 @@
 #include <Poco/Net/SecureStreamSocket.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Net/StreamSocket.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 
 #include <fstream>
 #include <iostream>
@@ -133,6 +135,14 @@ Result<std::unique_ptr<MllpClient>> MllpClient::connect(const MllpClientSettings
       Poco::Net::Context::Ptr context =
           new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, params);
       context->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
+      // OpenSSL checks the server's name during the handshake (an IP literal against its IP
+      // SANs, a host name against its DNS names), so a certificate for another host fails
+      // before any byte of a message is sent.
+      X509_VERIFY_PARAM* param = SSL_CTX_get0_param(context->sslContext());
+      if (X509_VERIFY_PARAM_set1_ip_asc(param, settings.host.c_str()) != 1 &&
+          X509_VERIFY_PARAM_set1_host(param, settings.host.c_str(), settings.host.size()) != 1) {
+        return Status::invalidArgument("cannot verify against host name " + settings.host);
+      }
       auto secure = std::make_unique<Poco::Net::SecureStreamSocket>(context);
       secure->setPeerHostName(settings.host);
       secure->connect(address, timeout);

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Builds the benchmarks (Release) into build-bench/ and runs them. The MLLP benchmark's baseline
+# (Node simple-hl7) is installed from the npm registry into bench/baseline/node_modules.
+# Arguments go to every benchmark, e.g. scripts/bench.sh --benchmark_min_time=3
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+if ! command -v node >/dev/null; then
+  apt-get install -y -qq --no-install-recommends nodejs npm
+fi
+(cd bench/baseline && npm ci --no-audit --no-fund --silent)
+cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DGW_BUILD_TESTS=OFF -DGW_BUILD_BENCHMARKS=ON >/dev/null
+cmake --build build-bench --target hl7_parse_bench mllp_bench -j"$(nproc)"
+build-bench/bin/hl7_parse_bench "$@"
+build-bench/bin/mllp_bench "$@"

@@ -230,7 +230,9 @@ int mllpSend(const MllpClientSettings& settings, const std::vector<std::string>&
           }
         }
         std::cout << line << std::endl;
-        if (acked_id == control_id || !ack_message.ok()) {
+        // A message we could not parse ourselves has no control id to match: the next answer
+        // is its answer.
+        if (acked_id == control_id || !ack_message.ok() || !parsed.ok()) {
           break;
         }
       }

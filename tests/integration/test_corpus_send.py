@@ -96,14 +96,20 @@ class CorpusSendTest(GatewayTestCase):
         self.assertEqual(len(rows), len(keys), "each (MSH-3, MSH-4, MSH-10) stored exactly once")
         self.assertEqual(len(valid), len(messages) - expected_ae)
 
-    def test_gateway_mllp_send_sends_every_batch_file(self):
+    def test_gateway_mllp_send_sends_the_whole_corpus(self):
         corpus = corpus_or_skip(self)
         gw = self.start_gateway(listener_overrides={"max_frame_bytes": 4 * 1024 * 1024})
+        singles = sorted(os.path.join(corpus, "hl7v2", f) for f in os.listdir(os.path.join(corpus, "hl7v2")))
         batch_dir = os.path.join(corpus, "hl7v2-batch")
-        files = sorted(os.path.join(batch_dir, f) for f in os.listdir(batch_dir))
-        out = run_cli("mllp-send", "--port", str(gw.port), *files, timeout=300)
+        batches = sorted(os.path.join(batch_dir, f) for f in os.listdir(batch_dir))
+        out = run_cli("mllp-send", "--port", str(gw.port), *singles, *batches, timeout=600)
         lines = out.stdout.decode(errors="replace").splitlines()
-        self.assertGreaterEqual(len(lines), len(files), out.stderr)
+        self.assertIn(out.returncode, (0, 1), out.stderr)
+        # One line per message: one per single-message file, at least one per batch.
+        self.assertGreaterEqual(len(lines), len(singles) + len(batches), out.stderr[-2000:])
+        invalid = sum(1 for line in lines if "\tAE" in line)
+        self.assertLessEqual(invalid, 6, [l for l in lines if "\tAE" in l])
+        self.assertEqual(out.returncode, 1 if invalid else 0)
         for line in lines:
             self.assertRegex(line, r"\t(AA|CA|AE|sent \(no ACK requested\))", line)
 

@@ -162,6 +162,25 @@ class MllpIntakeTest(GatewayTestCase):
         conn.close()
         self.assertEqual([r[3] for r in list_messages(self.config_path)], ["SMALL-1"])
 
+    def test_unterminated_frame_and_slow_sender_are_closed_and_the_gateway_keeps_serving(self):
+        gw = self.start_gateway(listener_overrides={"partial_frame_timeout_seconds": 1,
+                                                    "idle_timeout_seconds": 2})
+        unterminated = MllpConnection(gw.port)
+        unterminated.send_raw(frame(hl7_message("PART-1"))[:-2])  # no <EB><CR>
+        slow = MllpConnection(gw.port)
+        slow.send_raw(b"\x0bMSH|^~\\&|")  # then nothing: a frame that never finishes
+        idle = MllpConnection(gw.port)    # connects and never sends
+        self.assertTrue(unterminated.closed_by_peer(timeout=10))
+        self.assertTrue(slow.closed_by_peer(timeout=10))
+        self.assertTrue(idle.closed_by_peer(timeout=10))
+        self.assertIsNone(unterminated.read_frame() if unterminated.buffer else None)
+        for c in (unterminated, slow, idle):
+            c.close()
+        conn = MllpConnection(gw.port)
+        self.assertEqual(parse_ack(conn.exchange(hl7_message("AFTER-SLOW")))["msa1"], "AA")
+        conn.close()
+        self.assertEqual([r[3] for r in list_messages(self.config_path)], ["AFTER-SLOW"])
+
     def test_facility_not_allowed_gets_ar(self):
         gw = self.start_gateway(listener_overrides={"allowed_sending_facilities": ["DEMO_HOSP"]})
         conn = MllpConnection(gw.port)

@@ -14,10 +14,9 @@ enum class EventSource { Hl7v2, Fhir };
 // "hl7v2" / "fhir".
 std::string_view eventSourceName(EventSource source);
 
-// One framed event as an inbound adapter hands it to intake. The metadata fields are routing
-// data (no PHI) that the adapter already read while framing; `payload` is the original bytes and
-// is PHI: it is only ever stored encrypted and never logged.
-struct InboundEvent {
+// Routing metadata of an inbound event: what the sender put in its header, plus where it came
+// from. Never PHI; kept in clear in the store for routing, search and dedupe.
+struct InboundEventMetadata {
   EventSource source = EventSource::Hl7v2;
   std::string listener;              // configured listener name, e.g. "adt"
   std::string peer;                  // remote address "ip:port"
@@ -26,6 +25,12 @@ struct InboundEvent {
   std::string control_id;            // MSH-10 (FHIR: Bundle.id / MessageHeader.id)
   std::string message_type;          // MSH-9 as "ADT^A01" or "ADT^A01^ADT_A01"
   std::string version;               // MSH-12, e.g. "2.5.1"
+};
+
+// One framed event as an inbound adapter hands it to intake: the metadata the adapter already
+// read while framing, and the original bytes. `payload` is PHI: it is only ever stored encrypted
+// and never logged.
+struct InboundEvent : InboundEventMetadata {
   std::string payload;               // original bytes (PHI)
 };
 

@@ -18,33 +18,17 @@ enum class InboundState { Received, Mapped, Held, Ignored };
 std::string_view inboundStateName(InboundState state);
 
 // An event ready to be committed: metadata in clear, payload already sealed by a PayloadCipher.
-struct NewInboundEvent {
-  EventSource source = EventSource::Hl7v2;
+struct NewInboundEvent : InboundEventMetadata {
   std::string dedupe_key;            // unique per committed event (hex digest)
-  std::string listener;
-  std::string peer;
-  std::string sending_application;
-  std::string sending_facility;
-  std::string control_id;
-  std::string message_type;
-  std::string version;
   SystemTime received_at;
   std::uint64_t payload_bytes = 0;   // plaintext size
   std::string sealed_payload;        // PayloadCipher output (opaque)
 };
 
 // A stored event's metadata (no PHI).
-struct InboundEventRecord {
+struct InboundEventRecord : InboundEventMetadata {
   std::int64_t id = 0;
-  EventSource source = EventSource::Hl7v2;
   std::string dedupe_key;
-  std::string listener;
-  std::string peer;
-  std::string sending_application;
-  std::string sending_facility;
-  std::string control_id;
-  std::string message_type;
-  std::string version;
   SystemTime received_at;
   InboundState state = InboundState::Received;
   std::uint64_t payload_bytes = 0;

@@ -58,6 +58,7 @@ Result<IntakeReceipt> Intake::accept(InboundEvent event, Deadline deadline) {
     rejected_.fetch_add(1);
     return valid;
   }
+  const std::uint64_t payload_bytes = event.payload.size();
   NewInboundEvent record;
   record.dedupe_key = dedupeKey(event);
   if (record.dedupe_key.empty()) {
@@ -70,16 +71,9 @@ Result<IntakeReceipt> Intake::accept(InboundEvent event, Deadline deadline) {
     failed_.fetch_add(1);
     return sealed.status().withContext("sealing the payload");
   }
-  record.source = event.source;
-  record.listener = std::move(event.listener);
-  record.peer = std::move(event.peer);
-  record.sending_application = std::move(event.sending_application);
-  record.sending_facility = std::move(event.sending_facility);
-  record.control_id = std::move(event.control_id);
-  record.message_type = std::move(event.message_type);
-  record.version = std::move(event.version);
+  static_cast<InboundEventMetadata&>(record) = std::move(event);  // metadata only
   record.received_at = clock_->now();
-  record.payload_bytes = event.payload.size();
+  record.payload_bytes = payload_bytes;
   record.sealed_payload = std::move(sealed).value();
 
   Result<IntakeReceipt> receipt = store_->commitInbound(std::move(record), deadline);

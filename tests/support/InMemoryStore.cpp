@@ -34,15 +34,8 @@ Result<IntakeReceipt> InMemoryStore::commitInbound(NewInboundEvent event, Deadli
   Stored stored;
   InboundEventRecord& r = stored.record;
   r.id = id;
-  r.source = event.source;
   r.dedupe_key = event.dedupe_key;
-  r.listener = std::move(event.listener);
-  r.peer = event.peer;
-  r.sending_application = std::move(event.sending_application);
-  r.sending_facility = std::move(event.sending_facility);
-  r.control_id = std::move(event.control_id);
-  r.message_type = std::move(event.message_type);
-  r.version = std::move(event.version);
+  static_cast<InboundEventMetadata&>(r) = std::move(static_cast<InboundEventMetadata&>(event));
   r.received_at = event.received_at;
   r.state = InboundState::Received;
   r.payload_bytes = event.payload_bytes;

@@ -60,6 +60,15 @@ struct AuditRecord {
   std::string leaf_hash;  // hex SHA-256(0x00 || canonical record), RFC 6962 leaf
 };
 
+// A signed tree head over the first tree_size audit records (gateway/audit writes and checks it).
+struct AuditCheckpoint {
+  std::int64_t id = 0;         // assigned by the store, increasing in append order
+  std::int64_t tree_size = 0;  // records covered: seq 1..tree_size
+  std::string root_hash;       // lower-case hex RFC 6962 Merkle tree hash of those records
+  std::string note;            // the C2SP signed checkpoint note (text and signature lines)
+  SystemTime created_at;
+};
+
 // Durable, transactional state of the gateway.
 //
 // Thread-safety: every method may be called concurrently. commitInbound() calls from all
@@ -85,6 +94,20 @@ class Store {
   virtual Result<std::string> readSealedPayload(std::int64_t id, const AuditEntry& audit) = 0;
 
   virtual Result<std::vector<AuditRecord>> listAudit(std::int64_t after_seq, std::size_t limit) = 0;
+  // Appends a standalone audit record (an operator action with no other state change, e.g.
+  // "key_rotated") in its own transaction and returns its seq. An `entry.time` left at the
+  // epoch is set to the store's clock.
+  virtual Result<std::int64_t> appendAudit(const AuditEntry& entry) = 0;
+
+  // Audit checkpoints are append-only like the records: appendCheckpoint() stores one as given
+  // (id and, when left at the epoch, created_at are filled by the store) and returns its id;
+  // listCheckpoints() pages through them in id order; latestCheckpoint() is the one with the
+  // highest id, nullopt when none was written yet. The store does not check the note: that is
+  // gateway/audit's job.
+  virtual Result<std::int64_t> appendCheckpoint(const AuditCheckpoint& checkpoint) = 0;
+  virtual Result<std::vector<AuditCheckpoint>> listCheckpoints(std::int64_t after_id,
+                                                               std::size_t limit) = 0;
+  virtual Result<std::optional<AuditCheckpoint>> latestCheckpoint() = 0;
 
   // Drains pending commits and closes; later calls answer Unavailable. Idempotent.
   virtual void close() = 0;

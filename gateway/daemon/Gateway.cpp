@@ -36,12 +36,39 @@ Result<StorePtr> openStore(const GatewayConfig& config, ClockPtr clock) {
   return StorePtr(std::move(store));
 }
 
+Result<std::shared_ptr<AuditLog>> openAuditLog(const AuditSettings& audit, StorePtr store) {
+  const bool existed = std::filesystem::exists(audit.signing_key_file);
+  GW_ASSIGN_OR_RETURN(std::unique_ptr<AuditSigner> signer,
+                      AuditSigner::loadOrGenerate(audit.signing_key_file, audit.origin,
+                                                  audit.generate_if_missing));
+  if (!existed) {
+    poco_information(logger(), "generated audit signing key " + audit.signing_key_file +
+                                   " (verifier key " + signer->verifierKey() + ")");
+  }
+  return std::make_shared<AuditLog>(std::move(store), std::move(signer));
+}
+
 Result<std::unique_ptr<Gateway>> Gateway::create(const GatewayConfig& config) {
   std::unique_ptr<Gateway> gateway(new Gateway());
   gateway->clock_ = std::make_shared<SystemClock>();
   GW_ASSIGN_OR_RETURN(PayloadCipherPtr cipher, openCipher(config.keys));
   GW_ASSIGN_OR_RETURN(gateway->store_, openStore(config, gateway->clock_));
   gateway->intake_ = std::make_shared<Intake>(gateway->store_, cipher, gateway->clock_);
+  Result<std::shared_ptr<AuditLog>> audit_log = openAuditLog(config.audit, gateway->store_);
+  if (!audit_log.ok()) {
+    return audit_log.status().withContext("audit");
+  }
+  gateway->checkpointer_ = std::make_unique<AuditCheckpointer>(
+      std::move(audit_log).value(), std::chrono::seconds(config.audit.checkpoint_interval_seconds),
+      [](const Status& status, const std::optional<AuditCheckpoint>& written) {
+        if (!status.isOk()) {
+          poco_error(logger(), "audit checkpoint not written: " + status.toString());
+        } else if (written) {
+          poco_information(logger(), "audit checkpoint at size " +
+                                         std::to_string(written->tree_size) + ", root " +
+                                         written->root_hash);
+        }
+      });
   for (const MllpSettings& settings : config.mllp) {
     Result<InboundAdapterPtr> adapter = makeMllpAdapter(settings, *gateway->intake_);
     if (!adapter.ok()) {
@@ -64,6 +91,9 @@ Status Gateway::start() {
       return started.withContext("listener \"" + std::string(adapters_[i]->name()) + "\"");
     }
   }
+  if (checkpointer_) {
+    checkpointer_->start();
+  }
   return Status::ok();
 }
 
@@ -85,6 +115,10 @@ void Gateway::stop() {
   }
   if (intake_) {
     intake_->beginShutdown();
+  }
+  if (checkpointer_) {
+    // Every commit has returned (adapters stopped, intake refuses): the log is final.
+    (void)checkpointer_->stop();  // its listener logs the outcome
   }
   if (store_) {
     store_->close();  // drains the writer

@@ -10,6 +10,7 @@
 #include "gateway/api/PayloadCipher.h"
 #include "gateway/api/Result.h"
 #include "gateway/api/Store.h"
+#include "gateway/audit/AuditLog.h"
 #include "gateway/core/Intake.h"
 #include "gateway/daemon/GatewayConfig.h"
 
@@ -19,10 +20,15 @@ namespace gw {
 Result<PayloadCipherPtr> openCipher(const KeySettings& keys);
 // Opens the configured store (migrations run here).
 Result<StorePtr> openStore(const GatewayConfig& config, ClockPtr clock);
+// Loads (or, when the config allows, creates) the audit signing key and returns the audit log
+// over `store`.
+Result<std::shared_ptr<AuditLog>> openAuditLog(const AuditSettings& audit, StorePtr store);
 
 // The wired gateway: key ring, store, intake and inbound adapters. create() does everything that
 // can fail before a socket is bound; start() binds; stop() follows DESIGN.md section 7: stop
-// accepting (adapters finish their in-flight frames), refuse new intake, drain the store writer.
+// accepting (adapters finish their in-flight frames), refuse new intake, drain the store writer,
+// write the shutdown audit checkpoint, close the store. Between start() and stop() an audit
+// checkpoint is written every audit.checkpoint_interval_seconds when the log grew.
 class Gateway {
  public:
   static Result<std::unique_ptr<Gateway>> create(const GatewayConfig& config);
@@ -43,6 +49,7 @@ class Gateway {
   ClockPtr clock_;
   StorePtr store_;
   std::shared_ptr<Intake> intake_;
+  std::unique_ptr<AuditCheckpointer> checkpointer_;
   std::vector<InboundAdapterPtr> adapters_;
   bool stopped_ = false;
 };

@@ -59,6 +59,24 @@ bool loadGatewayConfig(const std::string& path, GatewayConfig& config, std::stri
     r.finish();
   }
   readStore(top, config);
+  if (const ConfigNode* node = top.object("audit")) {
+    ConfigReader r(*node, errors, "audit");
+    AuditSettings& a = config.audit;
+    r.readString("signing_key_file", a.signing_key_file);
+    r.readBool("generate_if_missing", a.generate_if_missing);
+    r.readInt("checkpoint_interval_seconds", a.checkpoint_interval_seconds, 1, 86400);
+    r.readString("origin", a.origin);
+    r.finish();
+    bool origin_ok = !a.origin.empty();
+    for (const char c : a.origin) {
+      origin_ok = origin_ok && static_cast<unsigned char>(c) > 0x20 && c != 0x7F && c != '+';
+    }
+    if (!origin_ok) {
+      errors.add(node->position(), "audit.origin \"" + a.origin +
+                                       "\" must be non-empty without spaces, '+' or control "
+                                       "characters (e.g. \"gateway.example.org/audit\")");
+    }
+  }
   if (const ConfigNode* inbound = top.object("inbound")) {
     ConfigReader r(*inbound, errors, "inbound");
     if (const ConfigNode* list = r.array("mllp")) {
@@ -84,6 +102,7 @@ bool loadGatewayConfig(const std::string& path, GatewayConfig& config, std::stri
   const std::filesystem::path base = std::filesystem::absolute(path).parent_path();
   config.logging.file = resolve(base, config.logging.file);
   config.keys.key_file = resolve(base, config.keys.key_file);
+  config.audit.signing_key_file = resolve(base, config.audit.signing_key_file);
   config.store.path = resolve(base, config.store.path);
   if (config.store.path.empty()) {
     errors.add(root->position(), "store.path is required");

@@ -24,11 +24,26 @@ struct KeySettings {
   bool generate_if_missing = false;
 };
 
+// Tamper-evident audit trail: signed checkpoints over the audit records (gateway/audit).
+struct AuditSettings {
+  // Ed25519 private key (PEM PKCS#8) that signs checkpoints. Must be mode 0600.
+  std::string signing_key_file = "var/keys/audit-signing.pem";
+  // Create the key file with a fresh key when it does not exist.
+  bool generate_if_missing = true;
+  // Seconds between checkpoints (written only when the log grew), 1..86400; one more is
+  // written at shutdown.
+  int checkpoint_interval_seconds = 60;
+  // Log origin: first line of every checkpoint and the signing key's name (no spaces, '+' or
+  // control characters).
+  std::string origin = "gateway.invalid/audit";
+};
+
 // The whole gateway.json. Relative paths are resolved against the directory of the config file.
 struct GatewayConfig {
   std::string config_path;
   LoggingSettings logging;
   KeySettings keys;
+  AuditSettings audit;
   std::string store_type = "sqlite";
   SqliteStoreSettings store;
   std::vector<MllpSettings> mllp;

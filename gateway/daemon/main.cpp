@@ -5,8 +5,10 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "gateway/daemon/AuditCommand.h"
 #include "gateway/daemon/Gateway.h"
 #include "gateway/daemon/MessagesCommand.h"
+#include "gateway/daemon/EhrSimulator.h"
 #include "gateway/daemon/MllpClient.h"
 
 namespace {
@@ -47,6 +49,22 @@ int main(int argc, char** argv) {
   send->add_option("files", files, "HL7 v2 files (multi-message files and batches are split)")
       ->required()->check(CLI::ExistingFile);
 
+  gw::MllpClientSettings sim_client;
+  gw::SimulatorSettings sim;
+  CLI::App* simulate = app.add_subcommand(
+      "simulate-ehr", "Send a synthetic EHR feed (fake patients) over MLLP, with progress");
+  simulate->add_option("--host", sim_client.host, "Gateway host")->capture_default_str();
+  simulate->add_option("--port", sim_client.port, "Gateway port")->capture_default_str()
+      ->check(CLI::Range(1, 65535));
+  simulate->add_option("--rate", sim.rate, "Messages per second (0 = as fast as ACKs come)")
+      ->capture_default_str()->check(CLI::Range(0.0, 1000000.0));
+  simulate->add_option("--count", sim.count, "Messages to send (0 = until interrupted)")
+      ->capture_default_str();
+  simulate->add_option("--seed", sim.seed, "Seed of the synthetic stories")->capture_default_str();
+  simulate->add_flag("--tls", sim_client.tls, "Use TLS (server certificate and host name verified)");
+  simulate->add_option("--ca", sim_client.ca, "CA file for the server certificate")
+      ->check(CLI::ExistingFile);
+
   CLI::App* messages = app.add_subcommand("messages", "Operator views of stored messages");
   messages->require_subcommand(1);
   gw::MessagesListOptions list_options;
@@ -64,6 +82,24 @@ int main(int argc, char** argv) {
   show->add_flag("--payload", show_options.payload, "Decrypt and print the message (PHI, audited)");
   show->add_option("--reason", show_options.reason, "Why you view the PHI (audited)");
 
+  CLI::App* audit = app.add_subcommand("audit", "Tamper-evident audit trail");
+  audit->require_subcommand(1);
+  CLI::App* verify = audit->add_subcommand(
+      "verify", "Recompute the audit Merkle tree and check every signed checkpoint (exit 1 on tampering)");
+  verify->add_option("-c,--config", config_path, "Config file")->capture_default_str();
+  std::uint64_t prove_index = 0;
+  CLI::App* prove = audit->add_subcommand(
+      "prove", "Print and verify the inclusion proof of one audit record against the latest checkpoint");
+  prove->add_option("-c,--config", config_path, "Config file")->capture_default_str();
+  prove->add_option("--index", prove_index, "Leaf index, from 0 (the record with seq index+1)")
+      ->required();
+
+  CLI::App* keys = app.add_subcommand("keys", "Key management");
+  keys->require_subcommand(1);
+  CLI::App* rotate = keys->add_subcommand(
+      "rotate", "Append a new key-encryption key (used for new writes after a restart; audited)");
+  rotate->add_option("-c,--config", config_path, "Config file")->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
 
   if (*run) {
@@ -71,6 +107,9 @@ int main(int argc, char** argv) {
   }
   if (*check) {
     return gw::checkConfig(config_path);
+  }
+  if (*simulate) {
+    return gw::simulateEhr(sim_client, sim);
   }
   if (*send) {
     return gw::mllpSend(send_settings, files);
@@ -83,6 +122,15 @@ int main(int argc, char** argv) {
     show_options.config_path = config_path;
     show_options.actor = currentUser();
     return gw::showMessage(show_options);
+  }
+  if (*verify) {
+    return gw::auditVerify(config_path);
+  }
+  if (*prove) {
+    return gw::auditProve(config_path, prove_index);
+  }
+  if (*rotate) {
+    return gw::rotateKeys(config_path, currentUser());
   }
   return 2;
 }

@@ -54,6 +54,16 @@ class MllpIntakeTest(GatewayTestCase):
         self.assertIn("SIM-R01-0002\tAA", lines)
         self.assertIn("SIM-A01-0001\tCA", lines)
 
+    def test_simulated_ehr_feed_is_accepted_and_stored(self):
+        gw = self.start_gateway()
+        out = run_cli("simulate-ehr", "--port", str(gw.port), "--count", "120", "--rate", "0",
+                      "--seed", "9")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn(b"sent 120/120, acknowledged: AA 120", out.stderr)
+        rows = list_messages(self.config_path)
+        self.assertEqual(len(rows), 120)
+        self.assertTrue({"ADT^A01", "ADT^A03", "ORU^R01", "SIU^S12"} <= {r[2] for r in rows})
+
     def test_gateway_mllp_send_exits_non_zero_when_an_ack_is_not_aa(self):
         gw = self.start_gateway()
         bad = os.path.join(self.dir, "bad.hl7")

@@ -56,6 +56,23 @@ Result<std::vector<AuditRecord>> FailingStore::listAudit(std::int64_t after_seq,
   return inner_->listAudit(after_seq, limit);
 }
 
+Result<std::int64_t> FailingStore::appendAudit(const AuditEntry& entry) {
+  return inner_->appendAudit(entry);
+}
+
+Result<std::int64_t> FailingStore::appendCheckpoint(const AuditCheckpoint& checkpoint) {
+  return inner_->appendCheckpoint(checkpoint);
+}
+
+Result<std::vector<AuditCheckpoint>> FailingStore::listCheckpoints(std::int64_t after_id,
+                                                                   std::size_t limit) {
+  return inner_->listCheckpoints(after_id, limit);
+}
+
+Result<std::optional<AuditCheckpoint>> FailingStore::latestCheckpoint() {
+  return inner_->latestCheckpoint();
+}
+
 void FailingStore::close() {
   inner_->close();
 }

@@ -11,7 +11,7 @@
 namespace gw::test {
 
 // Wraps a Store and fails chosen commitInbound() calls with a chosen code, forwarding
-// everything else. Calls are numbered from 1 across all threads; a failed call never reaches the
+// everything else (audit records and checkpoints included). Calls are numbered from 1 across all threads; a failed call never reaches the
 // wrapped store. Example: FailingStore store(inner, 3, StatusCode::Unavailable) fails the third
 // commit; failFrom(1, ...) fails every commit from now on. Thread-safe.
 class FailingStore : public Store {
@@ -33,6 +33,11 @@ class FailingStore : public Store {
   Result<InboundEventRecord> getInbound(std::int64_t id) override;
   Result<std::string> readSealedPayload(std::int64_t id, const AuditEntry& audit) override;
   Result<std::vector<AuditRecord>> listAudit(std::int64_t after_seq, std::size_t limit) override;
+  Result<std::int64_t> appendAudit(const AuditEntry& entry) override;
+  Result<std::int64_t> appendCheckpoint(const AuditCheckpoint& checkpoint) override;
+  Result<std::vector<AuditCheckpoint>> listCheckpoints(std::int64_t after_id,
+                                                       std::size_t limit) override;
+  Result<std::optional<AuditCheckpoint>> latestCheckpoint() override;
   void close() override;
 
  private:

@@ -27,7 +27,7 @@ Result<IntakeReceipt> InMemoryStore::commitInbound(NewInboundEvent event, Deadli
     audit.action = "duplicate";
     audit.object = "inbound_event:" + std::to_string(existing->second);
     audit.reason = "resend of an already committed event";
-    appendAudit(std::move(audit));
+    appendAuditLocked(std::move(audit));
     return IntakeReceipt{existing->second, true};
   }
   const std::int64_t id = next_id_++;
@@ -44,7 +44,7 @@ Result<IntakeReceipt> InMemoryStore::commitInbound(NewInboundEvent event, Deadli
   events_.emplace(id, std::move(stored));
   audit.action = "received";
   audit.object = "inbound_event:" + std::to_string(id);
-  appendAudit(std::move(audit));
+  appendAuditLocked(std::move(audit));
   return IntakeReceipt{id, false};
 }
 
@@ -91,7 +91,7 @@ Result<std::string> InMemoryStore::readSealedPayload(std::int64_t id, const Audi
   if (entry.time == SystemTime()) {
     entry.time = clock_->now();
   }
-  appendAudit(std::move(entry));
+  appendAuditLocked(std::move(entry));
   return it->second.sealed_payload;
 }
 
@@ -111,6 +111,64 @@ Result<std::vector<AuditRecord>> InMemoryStore::listAudit(std::int64_t after_seq
     }
   }
   return out;
+}
+
+Result<std::int64_t> InMemoryStore::appendAudit(const AuditEntry& entry) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (closed_) {
+    return Status::unavailable("store is closing");
+  }
+  AuditEntry copy = entry;
+  if (copy.time == SystemTime()) {
+    copy.time = clock_->now();
+  }
+  return appendAuditLocked(std::move(copy));
+}
+
+Result<std::int64_t> InMemoryStore::appendCheckpoint(const AuditCheckpoint& checkpoint) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (closed_) {
+    return Status::unavailable("store is closing");
+  }
+  if (checkpoint.tree_size < 0) {
+    return Status::invalidArgument("audit checkpoint tree_size is negative");
+  }
+  AuditCheckpoint stored = checkpoint;
+  stored.id = static_cast<std::int64_t>(checkpoints_.size()) + 1;
+  if (stored.created_at == SystemTime()) {
+    stored.created_at = clock_->now();
+  }
+  checkpoints_.push_back(std::move(stored));
+  return checkpoints_.back().id;
+}
+
+Result<std::vector<AuditCheckpoint>> InMemoryStore::listCheckpoints(std::int64_t after_id,
+                                                                    std::size_t limit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (closed_) {
+    return Status::unavailable("store is closed");
+  }
+  std::vector<AuditCheckpoint> out;
+  for (const AuditCheckpoint& c : checkpoints_) {
+    if (out.size() >= limit) {
+      break;
+    }
+    if (c.id > after_id) {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+Result<std::optional<AuditCheckpoint>> InMemoryStore::latestCheckpoint() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (closed_) {
+    return Status::unavailable("store is closed");
+  }
+  if (checkpoints_.empty()) {
+    return std::optional<AuditCheckpoint>();
+  }
+  return std::optional<AuditCheckpoint>(checkpoints_.back());
 }
 
 void InMemoryStore::close() {
@@ -138,11 +196,12 @@ Status InMemoryStore::setStateForTest(std::int64_t id, InboundState state) {
   return Status::ok();
 }
 
-void InMemoryStore::appendAudit(AuditEntry entry) {
+std::int64_t InMemoryStore::appendAuditLocked(AuditEntry entry) {
   AuditRecord record;
   record.seq = static_cast<std::int64_t>(audit_.size()) + 1;
   record.entry = std::move(entry);
   audit_.push_back(std::move(record));
+  return audit_.back().seq;
 }
 
 }  // namespace gw::test

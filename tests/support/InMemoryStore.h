@@ -17,7 +17,7 @@ namespace gw::test {
 // thread, no batching). Keeps the Store contract that callers rely on: dedupe by dedupe_key
 // (a resend returns the first id with duplicate=true and counts it), a "received" / "duplicate"
 // audit record per commit and one per readSealedPayload(), NotFound for unknown ids, keyset
-// pagination and filters, Unavailable "store is closing" after close(), DeadlineExceeded when
+// pagination and filters, append-only audit checkpoints with ids from 1, Unavailable "store is closing" after close(), DeadlineExceeded when
 // the deadline has already passed (by the clock). Audit records carry an empty leaf_hash (no
 // hashing here). Thread-safe.
 class InMemoryStore : public Store {
@@ -30,6 +30,11 @@ class InMemoryStore : public Store {
   Result<InboundEventRecord> getInbound(std::int64_t id) override;
   Result<std::string> readSealedPayload(std::int64_t id, const AuditEntry& audit) override;
   Result<std::vector<AuditRecord>> listAudit(std::int64_t after_seq, std::size_t limit) override;
+  Result<std::int64_t> appendAudit(const AuditEntry& entry) override;
+  Result<std::int64_t> appendCheckpoint(const AuditCheckpoint& checkpoint) override;
+  Result<std::vector<AuditCheckpoint>> listCheckpoints(std::int64_t after_id,
+                                                       std::size_t limit) override;
+  Result<std::optional<AuditCheckpoint>> latestCheckpoint() override;
   void close() override;
 
   // Inspection and set-up for tests.
@@ -44,7 +49,7 @@ class InMemoryStore : public Store {
     std::string sealed_payload;
   };
 
-  void appendAudit(AuditEntry entry);
+  std::int64_t appendAuditLocked(AuditEntry entry);
 
   const ClockPtr clock_;
   mutable std::mutex mu_;
@@ -53,6 +58,7 @@ class InMemoryStore : public Store {
   std::map<std::int64_t, Stored> events_;
   std::map<std::string, std::int64_t> ids_by_key_;
   std::vector<AuditRecord> audit_;
+  std::vector<AuditCheckpoint> checkpoints_;
 };
 
 }  // namespace gw::test

@@ -54,6 +54,19 @@ BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
 CREATE TRIGGER audit_records_no_delete BEFORE DELETE ON audit_records
 BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
 )sql"},
+    {2, R"sql(
+CREATE TABLE audit_checkpoints (
+  id         INTEGER PRIMARY KEY,
+  tree_size  INTEGER NOT NULL,  -- audit records covered: seq 1..tree_size
+  root_hash  TEXT    NOT NULL,  -- hex RFC 6962 Merkle tree hash of those records
+  note       TEXT    NOT NULL,  -- C2SP signed checkpoint note, see gateway/audit/Checkpoint.h
+  created_at INTEGER NOT NULL   -- ms since the Unix epoch, UTC
+);
+CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
+BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
+CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
+BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
+)sql"},
 };
 
 class Transaction {

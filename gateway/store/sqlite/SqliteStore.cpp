@@ -58,13 +58,24 @@ struct PayloadRequest {
   std::promise<Result<std::string>> done;
 };
 
-using Request = std::variant<CommitRequest, PayloadRequest>;
+struct AuditRequest {
+  AuditEntry entry;
+  std::promise<Result<std::int64_t>> done;
+};
+
+struct CheckpointRequest {
+  AuditCheckpoint checkpoint;
+  std::promise<Result<std::int64_t>> done;
+};
+
+using Request = std::variant<CommitRequest, PayloadRequest, AuditRequest, CheckpointRequest>;
 
 // What one request produced inside the batch transaction; handed to its caller after COMMIT.
 struct Outcome {
   Status status;
   IntakeReceipt receipt;
   std::string payload;
+  std::int64_t id = 0;  // seq of an appended audit record, id of an appended checkpoint
 };
 
 Status createParentDirectories(const std::string& path) {
@@ -182,6 +193,10 @@ class SqliteStore::Impl {
   Result<std::vector<InboundEventRecord>> listInbound(const InboundQuery& query);
   Result<InboundEventRecord> getInbound(std::int64_t id);
   Result<std::vector<AuditRecord>> listAudit(std::int64_t after_seq, std::size_t limit);
+  Result<std::int64_t> appendStandaloneAudit(const AuditEntry& entry);
+  Result<std::int64_t> appendCheckpoint(const AuditCheckpoint& checkpoint);
+  Result<std::vector<AuditCheckpoint>> listCheckpoints(std::int64_t after_id, std::size_t limit);
+  Result<std::optional<AuditCheckpoint>> latestCheckpoint();
 
   int schemaVersion() const { return schema_version_; }
   void holdWriter(bool held);
@@ -203,6 +218,9 @@ class SqliteStore::Impl {
   Status runTransaction(std::int64_t now_ms);
   Status commitEvent(CommitRequest& request, Outcome& outcome, std::int64_t now_ms);
   Status readPayload(PayloadRequest& request, Outcome& outcome, std::int64_t now_ms);
+  Status runRequest(Request& request, Outcome& outcome, std::int64_t now_ms);
+  Status insertCheckpoint(const AuditCheckpoint& checkpoint, Outcome& outcome,
+                          std::int64_t now_ms);
   Status appendAudit(const AuditEntry& entry);
   Status stepDone(Statement& stmt, std::string_view what);
   // sqlite3_wal_hook callback, run by the writer after each commit.
@@ -237,6 +255,7 @@ class SqliteStore::Impl {
   Statement count_duplicate_;
   Statement insert_audit_;
   Statement read_payload_;
+  Statement insert_checkpoint_;
   std::int64_t next_seq_ = 1;
   std::vector<Request> batch_;
   std::vector<Outcome> outcomes_;
@@ -264,6 +283,8 @@ class SqliteStore::Impl {
   Statement list_by_state_;
   Statement list_by_both_;
   Statement list_audit_;
+  Statement list_checkpoints_;
+  Statement latest_checkpoint_;
 };
 
 Status SqliteStore::Impl::open() {
@@ -328,6 +349,9 @@ Status SqliteStore::Impl::open() {
       "leaf_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   GW_RETURN_IF_ERROR(
       prepareInto(db, read_payload_, "SELECT sealed_payload FROM inbound_events WHERE id = ?"));
+  GW_RETURN_IF_ERROR(prepareInto(
+      db, insert_checkpoint_,
+      "INSERT INTO audit_checkpoints (tree_size, root_hash, note, created_at) VALUES (?, ?, ?, ?)"));
   batch_.reserve(static_cast<std::size_t>(std::min(s.max_batch, 4096)));
   // Replaces SQLite's inline auto-checkpoint (see kCheckpointFrames).
   sqlite3_wal_hook(db, &Impl::onWalCommit, this);
@@ -356,6 +380,12 @@ Status SqliteStore::Impl::open() {
       prepareInto(rdb, list_audit_,
                   "SELECT seq, time, actor, action, object, outcome, source, reason, leaf_hash "
                   "FROM audit_records WHERE seq > ? ORDER BY seq LIMIT ?"));
+  const std::string select_checkpoints =
+      "SELECT id, tree_size, root_hash, note, created_at FROM audit_checkpoints ";
+  GW_RETURN_IF_ERROR(prepareInto(rdb, list_checkpoints_,
+                                 select_checkpoints + "WHERE id > ? ORDER BY id LIMIT ?"));
+  GW_RETURN_IF_ERROR(
+      prepareInto(rdb, latest_checkpoint_, select_checkpoints + "ORDER BY id DESC LIMIT 1"));
   return Status::ok();
 }
 
@@ -389,11 +419,13 @@ void SqliteStore::Impl::close() {
     list_by_state_ = Statement();
     list_by_both_ = Statement();
     list_audit_ = Statement();
+    list_checkpoints_ = Statement();
+    latest_checkpoint_ = Statement();
     read_db_.reset();
   }
   // The writer's connection closes last, so SQLite checkpoints and removes the WAL file.
   for (Statement* stmt : {&begin_, &commit_, &rollback_, &find_by_key_, &insert_event_,
-                          &count_duplicate_, &insert_audit_, &read_payload_}) {
+                          &count_duplicate_, &insert_audit_, &read_payload_, &insert_checkpoint_}) {
     *stmt = Statement();
   }
   write_db_.reset();
@@ -522,6 +554,7 @@ void SqliteStore::Impl::runBatch() {
   for (std::size_t i = 0; i < batch_.size(); ++i) {
     outcomes_[i].status = Status::ok();
     outcomes_[i].payload.clear();
+    outcomes_[i].id = 0;
   }
   const std::int64_t first_seq = next_seq_;
   Status failure;
@@ -550,14 +583,25 @@ void SqliteStore::Impl::runBatch() {
       } else {
         commit->done.set_value(outcome.receipt);
       }
-    } else {
-      auto& read = std::get<PayloadRequest>(batch_[i]);
+    } else if (auto* read = std::get_if<PayloadRequest>(&batch_[i])) {
       if (!failure.isOk()) {
-        read.done.set_value(failure);
+        read->done.set_value(failure);
       } else if (!outcome.status.isOk()) {
-        read.done.set_value(outcome.status);
+        read->done.set_value(outcome.status);
       } else {
-        read.done.set_value(std::move(outcome.payload));
+        read->done.set_value(std::move(outcome.payload));
+      }
+    } else {
+      std::promise<Result<std::int64_t>>& done =
+          std::holds_alternative<AuditRequest>(batch_[i])
+              ? std::get<AuditRequest>(batch_[i]).done
+              : std::get<CheckpointRequest>(batch_[i]).done;
+      if (!failure.isOk()) {
+        done.set_value(failure);
+      } else if (!outcome.status.isOk()) {
+        done.set_value(outcome.status);
+      } else {
+        done.set_value(outcome.id);
       }
     }
   }
@@ -571,13 +615,38 @@ Status SqliteStore::Impl::runTransaction(std::int64_t now_ms) {
   }
   GW_RETURN_IF_ERROR(stepDone(begin_, "cannot begin a transaction"));
   for (std::size_t i = 0; i < batch_.size(); ++i) {
-    if (auto* commit = std::get_if<CommitRequest>(&batch_[i])) {
-      GW_RETURN_IF_ERROR(commitEvent(*commit, outcomes_[i], now_ms));
-    } else {
-      GW_RETURN_IF_ERROR(readPayload(std::get<PayloadRequest>(batch_[i]), outcomes_[i], now_ms));
-    }
+    GW_RETURN_IF_ERROR(runRequest(batch_[i], outcomes_[i], now_ms));
   }
   return stepDone(commit_, "cannot commit");
+}
+
+Status SqliteStore::Impl::runRequest(Request& request, Outcome& outcome, std::int64_t now_ms) {
+  if (auto* commit = std::get_if<CommitRequest>(&request)) {
+    return commitEvent(*commit, outcome, now_ms);
+  }
+  if (auto* read = std::get_if<PayloadRequest>(&request)) {
+    return readPayload(*read, outcome, now_ms);
+  }
+  if (auto* audit = std::get_if<AuditRequest>(&request)) {
+    if (audit->entry.time == SystemTime()) {
+      audit->entry.time = fromUnixMillis(now_ms);
+    }
+    outcome.id = next_seq_;
+    return appendAudit(audit->entry);
+  }
+  return insertCheckpoint(std::get<CheckpointRequest>(request).checkpoint, outcome, now_ms);
+}
+
+Status SqliteStore::Impl::insertCheckpoint(const AuditCheckpoint& checkpoint, Outcome& outcome,
+                                           std::int64_t now_ms) {
+  Statement& s = insert_checkpoint_;
+  s.bindInt(1, checkpoint.tree_size);
+  s.bindText(2, checkpoint.root_hash);
+  s.bindText(3, checkpoint.note);
+  s.bindInt(4, checkpoint.created_at == SystemTime() ? now_ms : toUnixMillis(checkpoint.created_at));
+  GW_RETURN_IF_ERROR(stepDone(s, "cannot append an audit checkpoint"));
+  outcome.id = sqlite3_last_insert_rowid(write_db_.get());
+  return Status::ok();
 }
 
 Status SqliteStore::Impl::stepDone(Statement& stmt, std::string_view what) {
@@ -750,6 +819,78 @@ Status SqliteStore::Impl::appendAudit(const AuditEntry& entry) {
   return Status::ok();
 }
 
+Result<std::int64_t> SqliteStore::Impl::appendStandaloneAudit(const AuditEntry& entry) {
+  std::promise<Result<std::int64_t>> promise;
+  std::future<Result<std::int64_t>> done = promise.get_future();
+  GW_RETURN_IF_ERROR(enqueue(AuditRequest{entry, std::move(promise)}, /*wake_writer=*/true));
+  return done.get();  // the writer answers every queued request, also when closing
+}
+
+Result<std::int64_t> SqliteStore::Impl::appendCheckpoint(const AuditCheckpoint& checkpoint) {
+  if (checkpoint.tree_size < 0) {
+    return Status::invalidArgument("audit checkpoint tree_size is negative");
+  }
+  std::promise<Result<std::int64_t>> promise;
+  std::future<Result<std::int64_t>> done = promise.get_future();
+  GW_RETURN_IF_ERROR(
+      enqueue(CheckpointRequest{checkpoint, std::move(promise)}, /*wake_writer=*/true));
+  return done.get();
+}
+
+namespace {
+
+AuditCheckpoint readCheckpoint(const Statement& row) {
+  AuditCheckpoint c;
+  c.id = row.columnInt(0);
+  c.tree_size = row.columnInt(1);
+  c.root_hash = row.columnText(2);
+  c.note = row.columnText(3);
+  c.created_at = fromUnixMillis(row.columnInt(4));
+  return c;
+}
+
+}  // namespace
+
+Result<std::vector<AuditCheckpoint>> SqliteStore::Impl::listCheckpoints(std::int64_t after_id,
+                                                                        std::size_t limit) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  if (read_closed_) {
+    return Status::unavailable("store is closed");
+  }
+  Statement& s = list_checkpoints_;
+  ResetOnExit reset(s);
+  s.bindInt(1, after_id);
+  s.bindInt(2, clampLimit(limit));
+  std::vector<AuditCheckpoint> out;
+  for (;;) {
+    const int rc = s.step();
+    if (rc == SQLITE_DONE) {
+      return out;
+    }
+    if (rc != SQLITE_ROW) {
+      return sqliteError(read_db_.get(), rc, "cannot list audit checkpoints");
+    }
+    out.push_back(readCheckpoint(s));
+  }
+}
+
+Result<std::optional<AuditCheckpoint>> SqliteStore::Impl::latestCheckpoint() {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  if (read_closed_) {
+    return Status::unavailable("store is closed");
+  }
+  Statement& s = latest_checkpoint_;
+  ResetOnExit reset(s);
+  const int rc = s.step();
+  if (rc == SQLITE_DONE) {
+    return std::optional<AuditCheckpoint>();
+  }
+  if (rc != SQLITE_ROW) {
+    return sqliteError(read_db_.get(), rc, "cannot read the latest audit checkpoint");
+  }
+  return std::optional<AuditCheckpoint>(readCheckpoint(s));
+}
+
 Result<InboundEventRecord> SqliteStore::Impl::getInbound(std::int64_t id) {
   std::lock_guard<std::mutex> lock(read_mu_);
   if (read_closed_) {
@@ -869,6 +1010,23 @@ Result<std::string> SqliteStore::readSealedPayload(std::int64_t id, const AuditE
 
 Result<std::vector<AuditRecord>> SqliteStore::listAudit(std::int64_t after_seq, std::size_t limit) {
   return impl_->listAudit(after_seq, limit);
+}
+
+Result<std::int64_t> SqliteStore::appendAudit(const AuditEntry& entry) {
+  return impl_->appendStandaloneAudit(entry);
+}
+
+Result<std::int64_t> SqliteStore::appendCheckpoint(const AuditCheckpoint& checkpoint) {
+  return impl_->appendCheckpoint(checkpoint);
+}
+
+Result<std::vector<AuditCheckpoint>> SqliteStore::listCheckpoints(std::int64_t after_id,
+                                                                  std::size_t limit) {
+  return impl_->listCheckpoints(after_id, limit);
+}
+
+Result<std::optional<AuditCheckpoint>> SqliteStore::latestCheckpoint() {
+  return impl_->latestCheckpoint();
 }
 
 void SqliteStore::close() {

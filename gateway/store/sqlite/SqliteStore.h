@@ -66,6 +66,13 @@ class SqliteStore final : public Store {
   // set to the clock's now().
   Result<std::string> readSealedPayload(std::int64_t id, const AuditEntry& audit) override;
   Result<std::vector<AuditRecord>> listAudit(std::int64_t after_seq, std::size_t limit) override;
+  // Goes through the writer like a commit (its own group-commit batch slot).
+  Result<std::int64_t> appendAudit(const AuditEntry& entry) override;
+  // Through the writer as well; InvalidArgument for a negative tree_size.
+  Result<std::int64_t> appendCheckpoint(const AuditCheckpoint& checkpoint) override;
+  Result<std::vector<AuditCheckpoint>> listCheckpoints(std::int64_t after_id,
+                                                       std::size_t limit) override;
+  Result<std::optional<AuditCheckpoint>> latestCheckpoint() override;
   void close() override;
 
   // The applied schema version (the latest this code knows).

@@ -18,7 +18,7 @@
 
 #include "gateway/audit/AuditLog.h"
 #include "gateway/audit/MerkleTree.h"
-#include "gateway/store/sqlite/AuditLeaf.h"
+#include "gateway/audit/AuditLeaf.h"
 #include "gateway/store/sqlite/SqliteStore.h"
 
 namespace {

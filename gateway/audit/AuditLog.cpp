@@ -4,7 +4,7 @@
 #include <exception>
 
 #include "gateway/audit/Checkpoint.h"
-#include "gateway/store/sqlite/AuditLeaf.h"
+#include "gateway/audit/AuditLeaf.h"
 
 namespace gw {
 namespace {

@@ -38,7 +38,7 @@ struct AuditInclusionProof {
 };
 
 // The tamper-evident view of the store's audit records (RFC 6962 Merkle tree over their leaf
-// hashes, see gateway/store/sqlite/AuditLeaf.h) and the signed checkpoints over it (C2SP
+// hashes, see gateway/audit/AuditLeaf.h) and the signed checkpoints over it (C2SP
 // tlog-checkpoint notes, signed by `signer`, whose key name is the log's origin).
 //
 // Records are read through Store::listAudit() in pages and never held all at once: verify() and

@@ -20,7 +20,7 @@
 #include <thread>
 #include <variant>
 
-#include "gateway/store/sqlite/AuditLeaf.h"
+#include "gateway/audit/AuditLeaf.h"
 #include "gateway/store/sqlite/SqliteHandle.h"
 #include "gateway/store/sqlite/SqliteSchema.h"
 

@@ -6,7 +6,7 @@
 #include <sqlite3.h>
 
 #include "gateway/audit/Checkpoint.h"
-#include "gateway/store/sqlite/AuditLeaf.h"
+#include "gateway/audit/AuditLeaf.h"
 #include "gateway/store/sqlite/SqliteStore.h"
 #include "tests/support/TestSupport.h"
 

@@ -5,7 +5,7 @@
 
 #include <functional>
 
-#include "gateway/store/sqlite/AuditLeaf.h"
+#include "gateway/audit/AuditLeaf.h"
 #include "gateway/store/sqlite/SqliteStore.h"
 #include "tests/support/FailingStore.h"
 #include "tests/support/InMemoryStore.h"

@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "gateway/crypto/EnvelopeCipher.h"
-#include "gateway/store/sqlite/AuditLeaf.h"
+#include "gateway/audit/AuditLeaf.h"
 #include "tests/support/TestSupport.h"
 
 namespace gw {

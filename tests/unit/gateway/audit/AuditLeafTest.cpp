@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "gateway/store/sqlite/AuditLeaf.h"
+#include "gateway/audit/AuditLeaf.h"
 
 #include <gtest/gtest.h>
 

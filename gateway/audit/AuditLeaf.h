@@ -5,7 +5,7 @@
 #include <string>
 
 #include "gateway/api/Result.h"
-#include "gateway/api/Store.h"
+#include "gateway/api/AuditStore.h"
 
 namespace gw {
 

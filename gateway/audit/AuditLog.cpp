@@ -16,7 +16,7 @@ std::string seqText(std::int64_t seq) {
 // Calls `visit` for each audit record with seq <= `up_to` (all when up_to < 0), in seq order,
 // one page at a time. Stops at the first error `visit` returns.
 template <typename Visit>
-Status forEachRecord(Store& store, std::int64_t up_to, Visit&& visit) {
+Status forEachRecord(AuditStore& store, std::int64_t up_to, Visit&& visit) {
   std::int64_t after = 0;
   for (;;) {
     GW_ASSIGN_OR_RETURN(std::vector<AuditRecord> page,
@@ -36,7 +36,7 @@ Status forEachRecord(Store& store, std::int64_t up_to, Visit&& visit) {
 
 }  // namespace
 
-AuditLog::AuditLog(StorePtr store, std::shared_ptr<const AuditSigner> signer)
+AuditLog::AuditLog(AuditStorePtr store, std::shared_ptr<const AuditSigner> signer)
     : store_(std::move(store)), signer_(std::move(signer)) {}
 
 Result<AuditLog::CheckedCheckpoint> AuditLog::check(const AuditCheckpoint& row) const {

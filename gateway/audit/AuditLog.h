@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "gateway/api/Store.h"
+#include "gateway/api/AuditStore.h"
 #include "gateway/audit/AuditSigner.h"
 #include "gateway/audit/MerkleTree.h"
 
@@ -51,7 +51,7 @@ class AuditLog {
  public:
   static constexpr std::size_t kPageSize = 4096;
 
-  AuditLog(StorePtr store, std::shared_ptr<const AuditSigner> signer);
+  AuditLog(AuditStorePtr store, std::shared_ptr<const AuditSigner> signer);
 
   // Recomputes every leaf and the tree, and checks each checkpoint's signature, its row and its
   // root at its size. DataLoss names the first thing that no longer matches:
@@ -91,7 +91,7 @@ class AuditLog {
   Result<CheckedCheckpoint> check(const AuditCheckpoint& row) const;
   Status appendRecord(const AuditRecord& record, std::int64_t expected_seq, MerkleHash& leaf);
 
-  const StorePtr store_;
+  const AuditStorePtr store_;
   const std::shared_ptr<const AuditSigner> signer_;
 
   // writeCheckpoint() state, guarded by mu_.

@@ -50,6 +50,62 @@ std::optional<std::filesystem::path> corpusDir() {
   return std::nullopt;
 }
 
+std::string CorpusIndexRow::operator[](const std::string& column) const {
+  const auto it = columns_.find(column);
+  return it == columns_.end() ? std::string() : it->second;
+}
+
+std::vector<CorpusIndexRow> readCorpusIndex() {
+  const std::optional<std::filesystem::path> dir = corpusDir();
+  if (!dir) {
+    return {};
+  }
+  auto split = [](const std::string& line) {
+    std::vector<std::string> columns;
+    std::size_t start = 0;
+    for (;;) {
+      const std::size_t tab = line.find('\t', start);
+      columns.push_back(line.substr(start, tab - start));
+      if (tab == std::string::npos) {
+        return columns;
+      }
+      start = tab + 1;
+    }
+  };
+  std::ifstream in(*dir / "index.tsv");
+  std::vector<CorpusIndexRow> rows;
+  std::vector<std::string> header;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') {
+      line.pop_back();
+    }
+    std::vector<std::string> columns = split(line);
+    if (header.empty()) {
+      header = std::move(columns);
+      continue;
+    }
+    std::map<std::string, std::string> named;
+    for (std::size_t i = 0; i < header.size() && i < columns.size(); ++i) {
+      named.emplace(header[i], std::move(columns[i]));
+    }
+    rows.emplace_back(std::move(named));
+  }
+  return rows;
+}
+
+std::string corpusTestName(const std::string& path, std::size_t index) {
+  if (path.empty()) {
+    return "NoCorpus";
+  }
+  std::string name;
+  for (const char c : path) {
+    const bool keep = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    name += keep ? c : '_';
+  }
+  return name + "_" + std::to_string(index);
+}
+
 std::string readFile(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {

@@ -34,60 +34,26 @@ void PrintTo(const CorpusRow& row, std::ostream* os) {
   *os << (row.path.empty() ? "<none>" : row.path);
 }
 
-std::vector<std::string> splitTabs(const std::string& line) {
-  std::vector<std::string> columns;
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t tab = line.find('\t', start);
-    columns.push_back(line.substr(start, tab - start));
-    if (tab == std::string::npos) {
-      return columns;
-    }
-    start = tab + 1;
-  }
-}
-
 std::optional<std::filesystem::path> corpus() { return test::corpusDir(); }
 
 // Read at static-initialisation time, so each file becomes its own test case.
 std::vector<CorpusRow> readRows() {
-  const std::optional<std::filesystem::path> dir = corpus();
-  if (!dir) {
+  if (!corpus()) {
     return {CorpusRow{}};
   }
   std::vector<CorpusRow> rows;
-  std::ifstream in(*dir / "index.tsv");
-  std::string line;
-  std::vector<std::string> header;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') {
-      line.pop_back();
-    }
-    std::vector<std::string> columns = splitTabs(line);
-    if (header.empty()) {
-      header = columns;
+  for (const test::CorpusIndexRow& column : test::readCorpusIndex()) {
+    CorpusRow row;
+    row.path = column["path"];
+    row.kind = column["kind"];
+    if (row.kind != "fhir-json" && row.kind != "fhir-xml") {
       continue;
     }
-    columns.resize(header.size());
-    const auto column = [&](const std::string& name) {
-      for (std::size_t i = 0; i < header.size(); ++i) {
-        if (header[i] == name) {
-          return columns[i];
-        }
-      }
-      return std::string();
-    };
-    CorpusRow row;
-    row.path = column("path");
-    row.kind = column("kind");
-    if (row.kind != "fhir-json" && row.kind != "fhir-xml") {
-      continue;  // HL7 v2 rows belong to the HL7 parser's tests
-    }
-    row.resource_type = column("resourceType");
-    row.bundle_type = column("bundleType");
-    row.entries = column("entries");
-    row.features = column("features");
-    row.source_path = column("source_path");
+    row.resource_type = column["resourceType"];
+    row.bundle_type = column["bundleType"];
+    row.entries = column["entries"];
+    row.features = column["features"];
+    row.source_path = column["source_path"];
     rows.push_back(row);
   }
   return rows;
@@ -99,15 +65,7 @@ const std::vector<CorpusRow>& loadRows() {
 }
 
 std::string testName(const ::testing::TestParamInfo<CorpusRow>& info) {
-  if (info.param.path.empty()) {
-    return "NoCorpus";
-  }
-  std::string name;
-  for (const char c : info.param.path) {
-    const bool keep = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-    name += keep ? c : '_';
-  }
-  return name + "_" + std::to_string(info.index);
+  return test::corpusTestName(info.param.path, info.index);
 }
 
 // "first=MessageHeader" from the features column, or "".

@@ -1,81 +1,26 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "gateway/audit/AuditSigner.h"
 
-#include <fcntl.h>
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <array>
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
-#include <filesystem>
 
 #include "gateway/audit/Checkpoint.h"
+#include "gateway/crypto/OpenSslError.h"
+#include "gateway/crypto/SecretFile.h"
 
 namespace gw {
 namespace {
 
 constexpr std::size_t kMaxKeyFileBytes = 64 * 1024;
+constexpr std::string_view kWhat = "audit signing key";
 constexpr std::size_t kEd25519KeyBytes = 32;
 constexpr std::uint8_t kEd25519SignatureType = 0x01;  // signed-note signature type
-
-Status opensslError(StatusCode code, std::string_view what) {
-  std::string message(what);
-  bool first = true;
-  for (unsigned long e = ERR_get_error(); e != 0; e = ERR_get_error()) {
-    std::array<char, 256> text{};
-    ERR_error_string_n(e, text.data(), text.size());
-    message += first ? ": " : "; ";
-    message += text.data();
-    first = false;
-  }
-  return Status(code, std::move(message));
-}
-
-Status fileError(const std::string& path, int err, std::string_view what) {
-  const std::string message =
-      std::string(what) + " audit signing key " + path + ": " + std::strerror(err);
-  switch (err) {
-    case ENOENT:
-    case ENOTDIR:
-      return Status::notFound(message);
-    case EACCES:
-    case EPERM:
-    case EROFS:
-      return Status::permissionDenied(message);
-    case EEXIST:
-      return Status::alreadyExists(message);
-    default:
-      return Status::unavailable(message);
-  }
-}
-
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  ~FileDescriptor() {
-    if (fd_ >= 0) {
-      ::close(fd_);
-    }
-  }
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  int get() const { return fd_; }
-  int release() {
-    const int rc = ::close(fd_);
-    fd_ = -1;
-    return rc;
-  }
-
- private:
-  int fd_;
-};
 
 struct BioFree {
   void operator()(BIO* bio) const { BIO_free(bio); }
@@ -145,18 +90,6 @@ Result<std::string> openWith(EVP_PKEY* key, std::string_view note, std::string_v
   return Status::dataLoss("note carries no signature by audit key " + std::string(key_name));
 }
 
-Status createParentDirectories(const std::string& path) {
-  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  std::filesystem::path partial;
-  for (const auto& part : parent) {
-    partial /= part;
-    if (::mkdir(partial.c_str(), 0700) != 0 && errno != EEXIST) {
-      return fileError(path, errno, "cannot create the directory " + partial.string() + " for");
-    }
-  }
-  return Status::ok();
-}
-
 }  // namespace
 
 void AuditSigner::KeyFree::operator()(evp_pkey_st* key) const {
@@ -187,45 +120,9 @@ Result<std::unique_ptr<AuditSigner>> AuditSigner::fromKey(KeyPtr key, std::strin
 
 Result<std::unique_ptr<AuditSigner>> AuditSigner::load(const std::string& path,
                                                        std::string key_name) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) {
-    return fileError(path, errno, "cannot open");
-  }
-  FileDescriptor file(fd);
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    return fileError(path, errno, "cannot stat");
-  }
-  if (!S_ISREG(st.st_mode)) {
-    return Status::invalidArgument("audit signing key " + path + " is not a regular file");
-  }
-  if ((st.st_mode & 077) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    return Status::permissionDenied("audit signing key " + path +
-                                    " is accessible by group or others (mode " + mode +
-                                    "); chmod 600 it");
-  }
-  if (static_cast<std::uint64_t>(st.st_size) > kMaxKeyFileBytes) {
-    return Status::invalidArgument("audit signing key " + path + " is larger than 64 KiB");
-  }
-  std::string pem(static_cast<std::size_t>(st.st_size), '\0');
-  std::size_t done = 0;
-  while (done < pem.size()) {
-    const ssize_t n = ::pread(fd, pem.data() + done, pem.size() - done, static_cast<off_t>(done));
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0) {
-      OPENSSL_cleanse(pem.data(), pem.size());
-      return fileError(path, errno, "cannot read");
-    }
-    if (n == 0) {
-      break;
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(done)));
+  GW_ASSIGN_OR_RETURN(std::string pem,
+                      readSecretFile(path, kWhat, kMaxKeyFileBytes, SymlinkPolicy::Refuse));
+  std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   KeyPtr key(bio == nullptr ? nullptr
                             : PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
   OPENSSL_cleanse(pem.data(), pem.size());
@@ -256,31 +153,7 @@ Status AuditSigner::generateFile(const std::string& path) {
   }
   char* data = nullptr;
   const long size = BIO_get_mem_data(bio.get(), &data);
-  GW_RETURN_IF_ERROR(createParentDirectories(path));
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    return fileError(path, errno, "cannot create");
-  }
-  FileDescriptor file(fd);
-  std::string_view rest(data, static_cast<std::size_t>(size));
-  while (!rest.empty()) {
-    const ssize_t n = ::write(fd, rest.data(), rest.size());
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0) {
-      const int err = errno;
-      ::unlink(path.c_str());
-      return fileError(path, err, "cannot write");
-    }
-    rest.remove_prefix(static_cast<std::size_t>(n));
-  }
-  if (::fsync(fd) != 0 || file.release() != 0) {
-    const int err = errno;
-    ::unlink(path.c_str());
-    return fileError(path, err, "cannot sync");
-  }
-  return Status::ok();
+  return createSecretFile(path, std::string_view(data, static_cast<std::size_t>(size)), kWhat);
 }
 
 Result<std::unique_ptr<AuditSigner>> AuditSigner::loadOrGenerate(const std::string& path,

@@ -11,8 +11,6 @@
 
 namespace gw {
 
-using crypto_internal::opensslError;
-
 Result<std::string> sha256(std::string_view data) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int length = 0;

@@ -14,9 +14,6 @@
 namespace gw {
 namespace {
 
-using crypto_internal::clearOpensslErrors;
-using crypto_internal::opensslError;
-
 constexpr std::array<char, 3> kMagic = {'G', 'W', 'E'};
 constexpr std::size_t kKeyBytes = KeyRing::kKeyBytes;
 constexpr std::size_t kIvBytes = 12;

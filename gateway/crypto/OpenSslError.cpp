@@ -6,7 +6,7 @@
 #include <array>
 #include <string>
 
-namespace gw::crypto_internal {
+namespace gw {
 
 Status opensslError(StatusCode code, std::string_view what) {
   std::string message(what);
@@ -25,4 +25,4 @@ void clearOpensslErrors() {
   ERR_clear_error();
 }
 
-}  // namespace gw::crypto_internal
+}  // namespace gw

@@ -41,7 +41,6 @@ bool loadGatewayConfig(const std::string& path, GatewayConfig& config, std::stri
     return false;
   }
   config.config_path = path;
-  config.store.durability = "process";  // survives kill -9; "power" is opt-in (documented default)
   ConfigErrors errors;
   ConfigReader top(*root, errors, "");
 

@@ -17,7 +17,7 @@ struct SqliteStoreSettings {
   std::string path;
   // "process": a commit survives a crash or kill -9 of the gateway (WAL, synchronous=NORMAL);
   // "power": it also survives an OS crash or power loss (synchronous=FULL, one fsync per batch).
-  std::string durability = "power";
+  std::string durability = "process";
   // Most events (and payload reads) written in one group-commit transaction.
   int max_batch = 1024;
   // Most requests waiting for the writer; beyond it commitInbound() answers Unavailable.

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "gateway/daemon/AuditCommand.h"
 
+#include <fstream>
 #include <iostream>
 
+#include "gateway/audit/AuditEventExport.h"
 #include "gateway/audit/AuditLog.h"
 #include "gateway/crypto/KeyRing.h"
 #include "gateway/daemon/Gateway.h"
@@ -109,6 +111,34 @@ int auditProve(const std::string& config_path, std::uint64_t index) {
   }
   std::cout << "verified: record seq=" << proof->seq << " is leaf " << proof->index
             << " of the signed tree of size " << proof->tree_size << "\n";
+  return 0;
+}
+
+int auditExport(const std::string& config_path, const std::string& output) {
+  GatewayConfig config;
+  int exit_code = 0;
+  StorePtr store = openConfiguredStore(config_path, config, "audit export", exit_code);
+  if (store == nullptr) {
+    return exit_code;
+  }
+  std::ofstream file;
+  if (output != "-") {
+    file.open(output, std::ios::binary | std::ios::trunc);
+    if (!file) {
+      std::cerr << "audit export: cannot write " << output << "\n";
+      store->close();
+      return 1;
+    }
+  }
+  std::ostream& out = output == "-" ? std::cout : file;
+  Result<std::uint64_t> written = exportFhirAuditEvents(*store, out, config.audit.origin);
+  out.flush();
+  store->close();
+  if (!written.ok()) {
+    std::cerr << "audit export: " << written.status().toString() << "\n";
+    return 1;
+  }
+  std::cerr << "audit export: " << *written << " AuditEvent(s) written\n";
   return 0;
 }
 

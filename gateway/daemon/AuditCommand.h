@@ -21,6 +21,10 @@ int auditProve(const std::string& config_path, std::uint64_t index);
 // `gateway keys rotate`: appends a new key-encryption key to keys.key_file (active for new
 // writes once the gateway restarts; old keys stay for reading), prints its id and writes a
 // "key_rotated" audit record with actor "operator:<actor>".
+// `gateway audit export --format fhir`: every audit record as a FHIR R4 AuditEvent (IHE BALP
+// patterns), one JSON object per line, to `output` ("-" for standard output).
+int auditExport(const std::string& config_path, const std::string& output);
+
 int rotateKeys(const std::string& config_path, const std::string& actor);
 
 }  // namespace gw

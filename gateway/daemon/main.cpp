@@ -87,6 +87,15 @@ int main(int argc, char** argv) {
   CLI::App* verify = audit->add_subcommand(
       "verify", "Recompute the audit Merkle tree and check every signed checkpoint (exit 1 on tampering)");
   verify->add_option("-c,--config", config_path, "Config file")->capture_default_str();
+  std::string export_format = "fhir";
+  std::string export_output = "-";
+  CLI::App* audit_export = audit->add_subcommand(
+      "export", "Write the audit trail as FHIR R4 AuditEvent NDJSON (IHE BALP patterns)");
+  audit_export->add_option("-c,--config", config_path, "Config file")->capture_default_str();
+  audit_export->add_option("--format", export_format, "Export format")
+      ->capture_default_str()->check(CLI::IsMember({"fhir"}));
+  audit_export->add_option("--output", export_output, "File to write, - for standard output")
+      ->capture_default_str();
   std::uint64_t prove_index = 0;
   CLI::App* prove = audit->add_subcommand(
       "prove", "Print and verify the inclusion proof of one audit record against the latest checkpoint");
@@ -122,6 +131,9 @@ int main(int argc, char** argv) {
     show_options.config_path = config_path;
     show_options.actor = currentUser();
     return gw::showMessage(show_options);
+  }
+  if (*audit_export) {
+    return gw::auditExport(config_path, export_output);
   }
   if (*verify) {
     return gw::auditVerify(config_path);

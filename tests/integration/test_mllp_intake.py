@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """The real gateway process over loopback: intake, ACKs, dedupe, config errors, PHI at rest."""
 import glob
+import json
 import os
 import re
 import stat
@@ -126,6 +127,21 @@ class MllpIntakeTest(GatewayTestCase):
         shown = run_cli("messages", "show", rows[0][0], "--payload", "--reason", "ticket 42",
                         "--config", self.config_path, check=True)
         self.assertIn(b"Testpatient^Alexa", shown.stdout)
+        # The audit trail exported as FHIR AuditEvents: one per record, the view among them as a
+        # RESTful read by the operator, and no PHI anywhere in it.
+        export = run_cli("audit", "export", "--format", "fhir", "--config", self.config_path,
+                         check=True)
+        events = [json.loads(line) for line in export.stdout.decode().splitlines()]
+        self.assertGreaterEqual(len(events), 8)
+        self.assertTrue(all(e["resourceType"] == "AuditEvent" for e in events))
+        imports = [e for e in events if e["type"]["code"] == "110107" and e["action"] == "C"]
+        self.assertEqual(len(imports), 7)
+        reads = [e for e in events if e["type"]["code"] == "rest"]
+        self.assertEqual(len(reads), 1)
+        self.assertEqual(reads[0]["entity"][0]["what"]["identifier"]["value"],
+                         f"inbound_event:{rows[0][0]}")
+        for needle in PHI:
+            self.assertNotIn(needle, export.stdout)
 
     def test_message_without_control_id_gets_ae_with_err(self):
         gw = self.start_gateway()

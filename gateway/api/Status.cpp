@@ -11,6 +11,7 @@ std::string_view statusCodeName(StatusCode code) {
     case StatusCode::NotFound: return "not_found";
     case StatusCode::AlreadyExists: return "already_exists";
     case StatusCode::PermissionDenied: return "permission_denied";
+    case StatusCode::FailedPrecondition: return "failed_precondition";
     case StatusCode::Unavailable: return "unavailable";
     case StatusCode::DeadlineExceeded: return "deadline_exceeded";
     case StatusCode::DataLoss: return "data_loss";

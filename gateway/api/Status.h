@@ -16,6 +16,8 @@ enum class StatusCode {
   NotFound,
   AlreadyExists,
   PermissionDenied,
+  FailedPrecondition,  // the system is not in a state where the operation is safe (not retryable as
+                       // is)
   Unavailable,
   DeadlineExceeded,
   DataLoss,
@@ -39,12 +41,17 @@ class [[nodiscard]] Status {
   Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
 
   static Status ok() { return Status(); }
-  static Status invalidArgument(std::string m) { return {StatusCode::InvalidArgument, std::move(m)}; }
+  static Status invalidArgument(std::string m) {
+    return {StatusCode::InvalidArgument, std::move(m)};
+  }
   static Status parseError(std::string m) { return {StatusCode::ParseError, std::move(m)}; }
   static Status notFound(std::string m) { return {StatusCode::NotFound, std::move(m)}; }
   static Status alreadyExists(std::string m) { return {StatusCode::AlreadyExists, std::move(m)}; }
   static Status permissionDenied(std::string m) {
     return {StatusCode::PermissionDenied, std::move(m)};
+  }
+  static Status failedPrecondition(std::string m) {
+    return {StatusCode::FailedPrecondition, std::move(m)};
   }
   static Status unavailable(std::string m) { return {StatusCode::Unavailable, std::move(m)}; }
   static Status deadlineExceeded(std::string m) {
@@ -84,14 +91,16 @@ class [[nodiscard]] Status {
 #define GW_STATUS_CONCAT_(a, b) GW_STATUS_CONCAT_INNER_(a, b)
 
 // Returns the Status of `expr` from the enclosing function when it is not OK.
-#define GW_RETURN_IF_ERROR(expr)                                      \
-  do {                                                                \
-    ::gw::Status gw_status_ = ::gw::internal_status::toStatus(expr);  \
-    if (!gw_status_.isOk()) {                                         \
-      return gw_status_;                                              \
-    }                                                                 \
+#define GW_RETURN_IF_ERROR(expr)                                     \
+  do {                                                               \
+    ::gw::Status gw_status_ = ::gw::internal_status::toStatus(expr); \
+    if (!gw_status_.isOk()) {                                        \
+      return gw_status_;                                             \
+    }                                                                \
   } while (false)
 
 namespace gw::internal_status {
-inline const Status& toStatus(const Status& s) { return s; }
+inline const Status& toStatus(const Status& s) {
+  return s;
+}
 }  // namespace gw::internal_status

@@ -489,6 +489,7 @@ AckDecision decideAck(const Status& outcome, std::string_view accept_ack_type,
       decision.error_location = locationFromText(outcome.message());
       break;
     case StatusCode::PermissionDenied:
+    case StatusCode::FailedPrecondition:
       // Rejected for a policy reason (e.g. sending facility not allowed); the text is ours.
       decision.code = enhanced ? AckCode::CR : AckCode::AR;
       decision.error_code = std::string(kApplicationInternalError);

@@ -40,6 +40,8 @@ const std::vector<StatusRow>& statusRows() {
        AckCode::CR, "207", "application internal error", ""},
       {"PermissionDenied", Status::permissionDenied("sending facility not allowed"), AckCode::AR,
        AckCode::CR, "207", "sending facility not allowed", ""},
+      {"FailedPrecondition", Status::failedPrecondition("listener is draining"), AckCode::AR,
+       AckCode::CR, "207", "listener is draining", ""},
       {"Unavailable", Status::unavailable("sqlite: database is locked at /var/lib/gw"), AckCode::AR,
        AckCode::CR, "207", "receiver temporarily unavailable, please resend", ""},
       {"DeadlineExceeded", Status::deadlineExceeded("writer queue full after 5000 ms"), AckCode::AR,
@@ -107,7 +109,8 @@ TEST(AckTest, TableCoversEveryStatusCode) {
   }
   for (const StatusCode code :
        {StatusCode::Ok, StatusCode::InvalidArgument, StatusCode::ParseError, StatusCode::NotFound,
-        StatusCode::AlreadyExists, StatusCode::PermissionDenied, StatusCode::Unavailable,
+        StatusCode::AlreadyExists, StatusCode::PermissionDenied, StatusCode::FailedPrecondition,
+        StatusCode::Unavailable,
         StatusCode::DeadlineExceeded, StatusCode::DataLoss, StatusCode::Internal}) {
     EXPECT_NE(std::find(covered.begin(), covered.end(), code), covered.end())
         << statusCodeName(code);

@@ -67,6 +67,48 @@ BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
 CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
 BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
 )sql"},
+    {3, R"sql(
+CREATE TABLE patient_messages (
+  id              INTEGER PRIMARY KEY,
+  event_id        INTEGER NOT NULL REFERENCES inbound_events (id),
+  mapping         TEXT    NOT NULL,
+  idempotency_key TEXT    NOT NULL UNIQUE,  -- same event + mapping never yields a second message
+  clinical_key    TEXT    NOT NULL,         -- digests only (DESIGN.md section 3)
+  patient_key     TEXT    NOT NULL,
+  visit_key       TEXT    NOT NULL,
+  channel         TEXT    NOT NULL,
+  purpose         TEXT    NOT NULL,
+  contains_phi    INTEGER NOT NULL,
+  state           TEXT    NOT NULL,
+  reason          TEXT    NOT NULL,
+  created_at      INTEGER NOT NULL,         -- ms since the Unix epoch, UTC
+  updated_at      INTEGER NOT NULL,
+  not_before      INTEGER NOT NULL,
+  expires_at      INTEGER NOT NULL,
+  lease_until     INTEGER NOT NULL DEFAULT 0,
+  supersedes      INTEGER NOT NULL DEFAULT 0,
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  delivery_method TEXT    NOT NULL DEFAULT '',
+  sealed_content  BLOB                      -- PayloadCipher output; NULL once shredded
+);
+CREATE INDEX patient_messages_due ON patient_messages (channel, state, not_before);
+CREATE INDEX patient_messages_clinical ON patient_messages (clinical_key);
+CREATE INDEX patient_messages_visit ON patient_messages (visit_key);
+CREATE INDEX patient_messages_patient ON patient_messages (patient_key);
+CREATE INDEX patient_messages_event ON patient_messages (event_id);
+CREATE TABLE consent_ledger (
+  id          INTEGER PRIMARY KEY,
+  patient_key TEXT    NOT NULL,
+  channel     TEXT    NOT NULL,
+  purpose     TEXT    NOT NULL,  -- or '*'
+  opted_in    INTEGER NOT NULL,
+  source      TEXT    NOT NULL,
+  recorded_at INTEGER NOT NULL
+);
+CREATE INDEX consent_ledger_lookup ON consent_ledger (patient_key, channel, purpose, id);
+CREATE TRIGGER consent_ledger_no_update BEFORE UPDATE ON consent_ledger
+BEGIN SELECT RAISE(ABORT, 'the consent ledger is append-only'); END;
+)sql"},
 };
 
 class Transaction {

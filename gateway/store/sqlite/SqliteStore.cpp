@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <future>
 #include <limits>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <variant>
@@ -68,7 +69,26 @@ struct CheckpointRequest {
   std::promise<Result<std::int64_t>> done;
 };
 
-using Request = std::variant<CommitRequest, PayloadRequest, AuditRequest, CheckpointRequest>;
+// Work of a store extension (SqliteStore::write), run in the batch transaction.
+struct WorkRequest {
+  SqliteWork work;
+  std::promise<Status> done;
+};
+
+using Request =
+    std::variant<CommitRequest, PayloadRequest, AuditRequest, CheckpointRequest, WorkRequest>;
+
+// Statements of store extensions, prepared once per connection, keyed by their SQL text.
+using StatementCache = std::map<std::string, Statement, std::less<>>;
+
+Result<Statement*> cachedStatement(sqlite3* db, StatementCache& cache, std::string_view sql) {
+  const auto it = cache.find(sql);
+  if (it != cache.end()) {
+    return &it->second;
+  }
+  GW_ASSIGN_OR_RETURN(Statement stmt, Statement::prepare(db, sql));
+  return &cache.emplace(std::string(sql), std::move(stmt)).first->second;
+}
 
 // What one request produced inside the batch transaction; handed to its caller after COMMIT.
 struct Outcome {
@@ -198,6 +218,9 @@ class SqliteStore::Impl {
   Result<std::vector<AuditCheckpoint>> listCheckpoints(std::int64_t after_id, std::size_t limit);
   Result<std::optional<AuditCheckpoint>> latestCheckpoint();
 
+  Status write(SqliteWork work);
+  Status read(const SqliteWork& work);
+
   int schemaVersion() const { return schema_version_; }
   void holdWriter(bool held);
   void waitUntilQueued(std::size_t count);
@@ -219,8 +242,8 @@ class SqliteStore::Impl {
   Status commitEvent(CommitRequest& request, Outcome& outcome, std::int64_t now_ms);
   Status readPayload(PayloadRequest& request, Outcome& outcome, std::int64_t now_ms);
   Status runRequest(Request& request, Outcome& outcome, std::int64_t now_ms);
-  Status insertCheckpoint(const AuditCheckpoint& checkpoint, Outcome& outcome,
-                          std::int64_t now_ms);
+  Status runWork(WorkRequest& request, Outcome& outcome, std::int64_t now_ms);
+  Status insertCheckpoint(const AuditCheckpoint& checkpoint, Outcome& outcome, std::int64_t now_ms);
   Status appendAudit(const AuditEntry& entry);
   Status stepDone(Statement& stmt, std::string_view what);
   // sqlite3_wal_hook callback, run by the writer after each commit.
@@ -257,6 +280,7 @@ class SqliteStore::Impl {
   Statement read_payload_;
   Statement insert_checkpoint_;
   std::int64_t next_seq_ = 1;
+  StatementCache write_cache_;  // extensions' statements on write_db_
   std::vector<Request> batch_;
   std::vector<Outcome> outcomes_;
   AuditEntry audit_;  // reused for the records the writer makes
@@ -285,6 +309,7 @@ class SqliteStore::Impl {
   Statement list_audit_;
   Statement list_checkpoints_;
   Statement latest_checkpoint_;
+  StatementCache read_cache_;  // extensions' statements on read_db_
 };
 
 Status SqliteStore::Impl::open() {
@@ -349,9 +374,9 @@ Status SqliteStore::Impl::open() {
       "leaf_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   GW_RETURN_IF_ERROR(
       prepareInto(db, read_payload_, "SELECT sealed_payload FROM inbound_events WHERE id = ?"));
-  GW_RETURN_IF_ERROR(prepareInto(
-      db, insert_checkpoint_,
-      "INSERT INTO audit_checkpoints (tree_size, root_hash, note, created_at) VALUES (?, ?, ?, ?)"));
+  GW_RETURN_IF_ERROR(prepareInto(db, insert_checkpoint_,
+                                 "INSERT INTO audit_checkpoints (tree_size, root_hash, note, "
+                                 "created_at) VALUES (?, ?, ?, ?)"));
   batch_.reserve(static_cast<std::size_t>(std::min(s.max_batch, 4096)));
   // Replaces SQLite's inline auto-checkpoint (see kCheckpointFrames).
   sqlite3_wal_hook(db, &Impl::onWalCommit, this);
@@ -382,8 +407,8 @@ Status SqliteStore::Impl::open() {
                   "FROM audit_records WHERE seq > ? ORDER BY seq LIMIT ?"));
   const std::string select_checkpoints =
       "SELECT id, tree_size, root_hash, note, created_at FROM audit_checkpoints ";
-  GW_RETURN_IF_ERROR(prepareInto(rdb, list_checkpoints_,
-                                 select_checkpoints + "WHERE id > ? ORDER BY id LIMIT ?"));
+  GW_RETURN_IF_ERROR(
+      prepareInto(rdb, list_checkpoints_, select_checkpoints + "WHERE id > ? ORDER BY id LIMIT ?"));
   GW_RETURN_IF_ERROR(
       prepareInto(rdb, latest_checkpoint_, select_checkpoints + "ORDER BY id DESC LIMIT 1"));
   return Status::ok();
@@ -421,6 +446,7 @@ void SqliteStore::Impl::close() {
     list_audit_ = Statement();
     list_checkpoints_ = Statement();
     latest_checkpoint_ = Statement();
+    read_cache_.clear();
     read_db_.reset();
   }
   // The writer's connection closes last, so SQLite checkpoints and removes the WAL file.
@@ -428,6 +454,7 @@ void SqliteStore::Impl::close() {
                           &count_duplicate_, &insert_audit_, &read_payload_, &insert_checkpoint_}) {
     *stmt = Statement();
   }
+  write_cache_.clear();
   write_db_.reset();
 }
 
@@ -591,11 +618,12 @@ void SqliteStore::Impl::runBatch() {
       } else {
         read->done.set_value(std::move(outcome.payload));
       }
+    } else if (auto* work = std::get_if<WorkRequest>(&batch_[i])) {
+      work->done.set_value(failure.isOk() ? outcome.status : failure);
     } else {
-      std::promise<Result<std::int64_t>>& done =
-          std::holds_alternative<AuditRequest>(batch_[i])
-              ? std::get<AuditRequest>(batch_[i]).done
-              : std::get<CheckpointRequest>(batch_[i]).done;
+      std::promise<Result<std::int64_t>>& done = std::holds_alternative<AuditRequest>(batch_[i])
+                                                     ? std::get<AuditRequest>(batch_[i]).done
+                                                     : std::get<CheckpointRequest>(batch_[i]).done;
       if (!failure.isOk()) {
         done.set_value(failure);
       } else if (!outcome.status.isOk()) {
@@ -627,6 +655,9 @@ Status SqliteStore::Impl::runRequest(Request& request, Outcome& outcome, std::in
   if (auto* read = std::get_if<PayloadRequest>(&request)) {
     return readPayload(*read, outcome, now_ms);
   }
+  if (auto* work = std::get_if<WorkRequest>(&request)) {
+    return runWork(*work, outcome, now_ms);
+  }
   if (auto* audit = std::get_if<AuditRequest>(&request)) {
     if (audit->entry.time == SystemTime()) {
       audit->entry.time = fromUnixMillis(now_ms);
@@ -637,13 +668,108 @@ Status SqliteStore::Impl::runRequest(Request& request, Outcome& outcome, std::in
   return insertCheckpoint(std::get<CheckpointRequest>(request).checkpoint, outcome, now_ms);
 }
 
+namespace {
+
+// The writer's connection as lent to one WorkRequest.
+class WriterSession final : public SqliteSession {
+ public:
+  WriterSession(sqlite3* db, StatementCache& cache, std::int64_t now_ms,
+                std::function<Status(const AuditEntry&)> append)
+      : db_(db), cache_(cache), now_ms_(now_ms), append_(std::move(append)) {}
+  sqlite3* db() override { return db_; }
+  Result<Statement*> statement(std::string_view sql) override {
+    return cachedStatement(db_, cache_, sql);
+  }
+  std::int64_t nowMillis() const override { return now_ms_; }
+  Status appendAudit(const AuditEntry& entry) override {
+    if (entry.time != SystemTime()) {
+      return append_(entry);
+    }
+    AuditEntry timed = entry;
+    timed.time = fromUnixMillis(now_ms_);
+    return append_(timed);
+  }
+
+ private:
+  sqlite3* db_;
+  StatementCache& cache_;
+  std::int64_t now_ms_;
+  std::function<Status(const AuditEntry&)> append_;
+};
+
+class ReaderSession final : public SqliteSession {
+ public:
+  ReaderSession(sqlite3* db, StatementCache& cache, std::int64_t now_ms)
+      : db_(db), cache_(cache), now_ms_(now_ms) {}
+  sqlite3* db() override { return db_; }
+  Result<Statement*> statement(std::string_view sql) override {
+    return cachedStatement(db_, cache_, sql);
+  }
+  std::int64_t nowMillis() const override { return now_ms_; }
+  Status appendAudit(const AuditEntry&) override {
+    return Status::internal("audit records are written by the store writer only");
+  }
+
+ private:
+  sqlite3* db_;
+  StatementCache& cache_;
+  std::int64_t now_ms_;
+};
+
+}  // namespace
+
+// An extension's work runs in a SAVEPOINT so that its own error undoes only its changes (and its
+// audit sequence numbers); the rest of the batch commits.
+Status SqliteStore::Impl::runWork(WorkRequest& request, Outcome& outcome, std::int64_t now_ms) {
+  sqlite3* db = write_db_.get();
+  GW_RETURN_IF_ERROR(sqlite::exec(db, "SAVEPOINT extension_work", "cannot begin a savepoint"));
+  const std::int64_t first_seq = next_seq_;
+  WriterSession session(db, write_cache_, now_ms,
+                        [this](const AuditEntry& entry) { return appendAudit(entry); });
+  Status status;
+  try {
+    status = request.work(session);
+  } catch (const std::exception& e) {  // only a bug (or out of memory) gets here
+    status = Status::internal(std::string("exception in store work: ") + e.what());
+  }
+  if (!status.isOk()) {
+    next_seq_ = first_seq;
+    GW_RETURN_IF_ERROR(
+        sqlite::exec(db, "ROLLBACK TO extension_work", "cannot roll back to a savepoint"));
+    outcome.status = std::move(status);
+  }
+  return sqlite::exec(db, "RELEASE extension_work", "cannot release a savepoint");
+}
+
+Status SqliteStore::Impl::write(SqliteWork work) {
+  std::promise<Status> promise;
+  std::future<Status> done = promise.get_future();
+  GW_RETURN_IF_ERROR(
+      enqueue(WorkRequest{std::move(work), std::move(promise)}, /*wake_writer=*/true));
+  return done.get();  // the writer answers every queued request, also when closing
+}
+
+Status SqliteStore::Impl::read(const SqliteWork& work) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  if (read_closed_) {
+    return Status::unavailable("store is closed");
+  }
+  ReaderSession session(read_db_.get(), read_cache_, toUnixMillis(clock_->now()));
+  try {
+    return work(session);
+  } catch (const std::exception& e) {  // only a bug (or out of memory) gets here
+    return Status::internal(std::string("exception in store read: ") + e.what());
+  }
+}
+
 Status SqliteStore::Impl::insertCheckpoint(const AuditCheckpoint& checkpoint, Outcome& outcome,
                                            std::int64_t now_ms) {
   Statement& s = insert_checkpoint_;
   s.bindInt(1, checkpoint.tree_size);
   s.bindText(2, checkpoint.root_hash);
   s.bindText(3, checkpoint.note);
-  s.bindInt(4, checkpoint.created_at == SystemTime() ? now_ms : toUnixMillis(checkpoint.created_at));
+  s.bindInt(4,
+            checkpoint.created_at == SystemTime() ? now_ms : toUnixMillis(checkpoint.created_at));
   GW_RETURN_IF_ERROR(stepDone(s, "cannot append an audit checkpoint"));
   outcome.id = sqlite3_last_insert_rowid(write_db_.get());
   return Status::ok();
@@ -1031,6 +1157,14 @@ Result<std::optional<AuditCheckpoint>> SqliteStore::latestCheckpoint() {
 
 void SqliteStore::close() {
   impl_->close();
+}
+
+Status SqliteStore::write(SqliteWork work) {
+  return impl_->write(std::move(work));
+}
+
+Status SqliteStore::read(const SqliteWork& work) {
+  return impl_->read(work);
 }
 
 int SqliteStore::schemaVersion() const {

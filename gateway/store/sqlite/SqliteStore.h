@@ -3,13 +3,38 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "gateway/api/Clock.h"
 #include "gateway/api/Store.h"
 
+struct sqlite3;
+
 namespace gw {
+
+namespace sqlite {
+class Statement;
+}
+
+// A connection lent to store extensions (e.g. SqliteMessageStore) for one piece of work: on the
+// writer inside its group-commit transaction, or on the read connection.
+class SqliteSession {
+ public:
+  virtual ~SqliteSession() = default;
+  virtual sqlite3* db() = 0;
+  // A statement prepared once per connection and kept; reset it after use (ResetOnExit).
+  virtual Result<sqlite::Statement*> statement(std::string_view sql) = 0;
+  // The store clock's now() in ms since the Unix epoch (the same for the whole batch).
+  virtual std::int64_t nowMillis() const = 0;
+  // Appends an audit record in the current transaction (writer only; Internal on the reader).
+  // An entry.time left at the epoch is set to nowMillis().
+  virtual Status appendAudit(const AuditEntry& entry) = 0;
+};
+
+using SqliteWork = std::function<Status(SqliteSession&)>;
 
 // Settings of the embedded SQLite store ("store" in gateway.json).
 struct SqliteStoreSettings {
@@ -74,6 +99,13 @@ class SqliteStore final : public Store {
                                                        std::size_t limit) override;
   Result<std::optional<AuditCheckpoint>> latestCheckpoint() override;
   void close() override;
+
+  // Extensions: runs `work` inside the writer's next group-commit transaction, in a SAVEPOINT of
+  // its own: an error from `work` undoes only its changes and is returned; OK means committed
+  // (durable at the configured level). Unavailable when the store is closing or its queue is full.
+  Status write(SqliteWork work);
+  // Runs `work` on the read connection (serialised with the store's other reads).
+  Status read(const SqliteWork& work);
 
   // The applied schema version (the latest this code knows).
   int schemaVersion() const;

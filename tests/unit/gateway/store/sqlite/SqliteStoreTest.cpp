@@ -330,13 +330,13 @@ INSTANTIATE_TEST_SUITE_P(Durability, SqliteStoreConcurrencyTest,
 TEST_F(SqliteStoreTest, ReopenKeepsDataAndContinuesAuditSequence) {
   {
     auto store = open();
-    EXPECT_EQ(store->schemaVersion(), 2);
+    EXPECT_EQ(store->schemaVersion(), 3);
     for (const char* key : {"a", "b", "c"}) {
       ASSERT_TRUE(store->commitInbound(event(key), kLongDeadline).ok());
     }
   }  // the destructor closes
   auto store = open();
-  EXPECT_EQ(store->schemaVersion(), 2);
+  EXPECT_EQ(store->schemaVersion(), 3);
   EXPECT_EQ(allEvents(*store).size(), 3u);
   EXPECT_TRUE(store->commitInbound(event("a"), kLongDeadline)->duplicate);
   Result<IntakeReceipt> d = store->commitInbound(event("d"), kLongDeadline);
@@ -345,19 +345,19 @@ TEST_F(SqliteStoreTest, ReopenKeepsDataAndContinuesAuditSequence) {
   ASSERT_EQ(audit.size(), 5u);
   EXPECT_EQ(audit.back().seq, 5);
   RawDatabase raw(settings_.path);
-  EXPECT_EQ(raw.query("SELECT version FROM schema_migrations"), (std::vector<std::string>{"1", "2"}));
+  EXPECT_EQ(raw.query("SELECT version FROM schema_migrations"), (std::vector<std::string>{"1", "2", "3"}));
 }
 
 TEST_F(SqliteStoreTest, RefusesANewerSchema) {
   open()->close();
   {
     RawDatabase raw(settings_.path);
-    raw.exec("INSERT INTO schema_migrations (version, applied_at) VALUES (3, 0)");
+    raw.exec("INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0)");
   }
   Result<std::shared_ptr<SqliteStore>> store = SqliteStore::open(settings_, clock_);
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), StatusCode::DataLoss);
-  EXPECT_THAT(store.status().message(), HasSubstr("schema version 3 is newer"));
+  EXPECT_THAT(store.status().message(), HasSubstr("schema version 999 is newer"));
 }
 
 TEST_F(SqliteStoreTest, RefusesAFileThatIsNotADatabase) {

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "gateway/daemon/Gateway.h"
+#include "gateway/store/sqlite/SqliteMessageStore.h"
 #include "gateway/daemon/GatewayConfig.h"
 
 namespace gw {
@@ -175,6 +176,112 @@ int showMessage(const MessagesShowOptions& options) {
   }
   std::cout << "---\n" << text << (text.empty() || text.back() != '\n' ? "\n" : "");
   (*store)->close();
+  return 0;
+}
+
+namespace {
+
+Result<std::shared_ptr<MessageStore>> openMessageStore(const std::string& config_path) {
+  GatewayConfig config;
+  GW_ASSIGN_OR_RETURN(StorePtr store, openFromConfig(config_path, config));
+  auto sqlite = std::dynamic_pointer_cast<SqliteStore>(store);
+  if (!sqlite) {
+    return Status::internal("the configured store has no patient-message tables");
+  }
+  return std::shared_ptr<MessageStore>(std::make_shared<SqliteMessageStore>(sqlite));
+}
+
+int failWith(const Status& status) {
+  std::cerr << "messages: " << status.toString() << "\n";
+  switch (status.code()) {
+    case StatusCode::InvalidArgument: return kExitConfigError;
+    case StatusCode::NotFound: return 3;
+    case StatusCode::FailedPrecondition: return 4;
+    default: return 1;
+  }
+}
+
+}  // namespace
+
+int listOutbox(const OutboxListOptions& options) {
+  Result<std::shared_ptr<MessageStore>> store = openMessageStore(options.config_path);
+  if (!store.ok()) {
+    return failWith(store.status());
+  }
+  MessageQuery query;
+  query.event_id = options.event_id;
+  if (options.state) {
+    query.state = parseMessageState(*options.state);
+    if (!query.state) {
+      std::cerr << "messages: unknown state \"" << *options.state
+                << "\" (pending, sending, sent, delivered, read, failed, dead, held, retracted, "
+                   "superseded, suppressed, expired)\n";
+      return 2;
+    }
+  }
+  const bool tsv = options.format == "tsv";
+  if (!tsv) {
+    std::cout << std::left << std::setw(8) << "ID" << std::setw(8) << "EVENT" << std::setw(26)
+              << "CREATED (UTC)" << std::setw(24) << "MAPPING" << std::setw(14) << "CHANNEL"
+              << std::setw(11) << "PURPOSE" << std::setw(12) << "STATE" << std::setw(9)
+              << "ATTEMPTS" << "REASON\n";
+  }
+  std::size_t printed = 0;
+  for (;;) {
+    query.limit = 1000;
+    if (options.limit != 0) {
+      query.limit = std::min<std::size_t>(query.limit, options.limit - printed);
+    }
+    Result<std::vector<PatientMessageRecord>> page = (*store)->findMessages(query);
+    if (!page.ok()) {
+      return failWith(page.status());
+    }
+    for (const PatientMessageRecord& r : *page) {
+      if (tsv) {
+        std::cout << r.id << '\t' << r.event_id << '\t' << isoTime(r.created_at) << '\t'
+                  << r.mapping << '\t' << channelName(r.channel) << '\t' << r.purpose << '\t'
+                  << messageStateName(r.state) << '\t' << r.attempts << '\t'
+                  << tsvSafe(r.delivery_method) << '\t' << tsvSafe(r.reason) << '\n';
+      } else {
+        std::cout << std::left << std::setw(8) << r.id << std::setw(8) << r.event_id
+                  << std::setw(26) << isoTime(r.created_at) << std::setw(24) << r.mapping
+                  << std::setw(14) << channelName(r.channel) << std::setw(11) << r.purpose
+                  << std::setw(12) << messageStateName(r.state) << std::setw(9) << r.attempts
+                  << tsvSafe(r.reason) << '\n';
+      }
+      query.after_id = r.id;
+      ++printed;
+    }
+    if (page->size() < query.limit || (options.limit != 0 && printed >= options.limit)) {
+      break;
+    }
+  }
+  std::cout.flush();
+  return 0;
+}
+
+int replayMessage(const MessagesReplayOptions& options) {
+  if (options.reason.empty()) {
+    std::cerr << "messages: replay needs --reason \"...\" (it is audited)\n";
+    return 2;
+  }
+  Result<std::shared_ptr<MessageStore>> store = openMessageStore(options.config_path);
+  if (!store.ok()) {
+    return failWith(store.status());
+  }
+  AuditEntry audit;
+  audit.actor = "operator:" + options.actor;
+  audit.action = "replayed";
+  audit.object = "patient_message:" + std::to_string(options.id);
+  audit.outcome = "ok";
+  audit.source = "cli";
+  audit.reason = options.reason;
+  const Status replayed = (*store)->transitionMessage(
+      {options.id, {MessageState::Dead}, MessageState::Pending, "replayed by an operator"}, audit);
+  if (!replayed.isOk()) {
+    return failWith(replayed);
+  }
+  std::cout << "patient message " << options.id << " is pending again\n";
   return 0;
 }
 

@@ -30,4 +30,27 @@ struct MessagesShowOptions {
 // `gateway messages show ID`: metadata, and with --payload the decrypted message.
 int showMessage(const MessagesShowOptions& options);
 
+struct OutboxListOptions {
+  std::string config_path;
+  std::string format = "table";  // "table" or "tsv"
+  std::optional<std::string> state;
+  std::optional<std::int64_t> event_id;
+  std::size_t limit = 0;  // 0 = all
+};
+
+// `gateway messages outbox`: one line per patient message: id, inbound event id, created time,
+// mapping, channel, purpose, state, attempts, delivery method, reason. Metadata only, no PHI.
+int listOutbox(const OutboxListOptions& options);
+
+struct MessagesReplayOptions {
+  std::string config_path;
+  std::int64_t id = 0;    // patient message id from `messages outbox`
+  std::string reason;     // audited
+  std::string actor;      // operator name for the audit record
+};
+
+// `gateway messages replay ID`: a dead-lettered patient message goes back to pending (due now);
+// the running gateway's delivery workers pick it up. Audited as "replayed".
+int replayMessage(const MessagesReplayOptions& options);
+
 }  // namespace gw

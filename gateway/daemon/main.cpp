@@ -81,6 +81,23 @@ int main(int argc, char** argv) {
   show->add_option("id", show_options.id, "Message id from `messages list`")->required();
   show->add_flag("--payload", show_options.payload, "Decrypt and print the message (PHI, audited)");
   show->add_option("--reason", show_options.reason, "Why you view the PHI (audited)");
+  gw::OutboxListOptions outbox_options;
+  CLI::App* outbox = messages->add_subcommand(
+      "outbox", "List patient messages and their delivery state (metadata only, no PHI)");
+  outbox->add_option("-c,--config", config_path, "Config file")->capture_default_str();
+  outbox->add_option("--format", outbox_options.format, "table or tsv")
+      ->capture_default_str()->check(CLI::IsMember({"table", "tsv"}));
+  outbox->add_option("--state", outbox_options.state, "pending, sent, dead, held, ...");
+  outbox->add_option("--event", outbox_options.event_id, "Only messages from this inbound event");
+  outbox->add_option("--limit", outbox_options.limit, "At most this many (0 = all)");
+  gw::MessagesReplayOptions replay_options;
+  CLI::App* replay = messages->add_subcommand(
+      "replay", "Send a dead-lettered patient message again (audited)");
+  replay->add_option("-c,--config", config_path, "Config file")->capture_default_str();
+  replay->add_option("id", replay_options.id, "Patient message id from `messages outbox`")
+      ->required();
+  replay->add_option("--reason", replay_options.reason, "Why it is replayed (audited)")
+      ->required();
 
   CLI::App* audit = app.add_subcommand("audit", "Tamper-evident audit trail");
   audit->require_subcommand(1);
@@ -131,6 +148,15 @@ int main(int argc, char** argv) {
     show_options.config_path = config_path;
     show_options.actor = currentUser();
     return gw::showMessage(show_options);
+  }
+  if (*outbox) {
+    outbox_options.config_path = config_path;
+    return gw::listOutbox(outbox_options);
+  }
+  if (*replay) {
+    replay_options.config_path = config_path;
+    replay_options.actor = currentUser();
+    return gw::replayMessage(replay_options);
   }
   if (*audit_export) {
     return gw::auditExport(config_path, export_output);

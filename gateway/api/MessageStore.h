@@ -139,6 +139,16 @@ class MessageStore {
   virtual Status transitionMessage(const MessageTransition& transition,
                                    const AuditEntry& audit) = 0;
 
+  // Retention (crypto-shredding: each sealed blob carries its own wrapped data key, so deleting
+  // the blob destroys the key). expireDue(): up to `limit` messages whose expires_at <= now and
+  // that are not expired yet become `expired` with their content deleted (audited); returns their
+  // ids. purgeEventPayloads(): the payloads of up to `limit` inbound events received before
+  // `received_before` that are no longer needed (mapped or ignored) are deleted (audited); returns
+  // how many. Metadata and audit records are kept.
+  virtual Result<std::vector<std::int64_t>> expireDue(SystemTime now, std::size_t limit) = 0;
+  virtual Result<std::int64_t> purgeEventPayloads(SystemTime received_before,
+                                                  std::size_t limit) = 0;
+
   // The newest ledger entry for (patient, channel, purpose) or (patient, channel, "*"),
   // whichever is newer; nullopt when the patient never said anything.
   virtual Result<std::optional<ConsentRecord>> latestConsent(const std::string& patient_key,

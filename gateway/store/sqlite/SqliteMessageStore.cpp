@@ -589,6 +589,92 @@ Status SqliteMessageStore::transitionMessage(const MessageTransition& transition
   });
 }
 
+Result<std::vector<std::int64_t>> SqliteMessageStore::expireDue(SystemTime now, std::size_t limit) {
+  std::vector<std::int64_t> expired;
+  const Status done = store_->write([&](SqliteSession& session) -> Status {
+    expired.clear();
+    GW_ASSIGN_OR_RETURN(
+        Statement * select,
+        session.statement("SELECT id, state FROM patient_messages WHERE expires_at <= ? AND "
+                          "state NOT IN ('expired', 'sending') ORDER BY expires_at, id LIMIT ?"));
+    std::vector<std::pair<std::int64_t, std::string>> due;
+    {
+      ResetOnExit reset(*select);
+      select->bindInt(1, toUnixMillis(now));
+      select->bindInt(2, static_cast<std::int64_t>(std::min<std::size_t>(limit, 10000)));
+      int rc;
+      while ((rc = select->step()) == SQLITE_ROW) {
+        due.emplace_back(select->columnInt(0), select->columnText(1));
+      }
+      if (rc != SQLITE_DONE) {
+        return sqliteError(session.db(), rc, "cannot find expired patient messages");
+      }
+    }
+    for (const auto& [id, state] : due) {
+      const auto from = parseMessageState(state);
+      if (!from) {
+        return Status::dataLoss("patient message " + std::to_string(id) + " has unknown state '" +
+                                state + "'");
+      }
+      GW_ASSIGN_OR_RETURN(
+          bool applied,
+          applyTransition(session, {id, {*from}, MessageState::Expired, "retention period ended"}));
+      if (applied) {
+        expired.push_back(id);
+        GW_RETURN_IF_ERROR(session.appendAudit(
+            {SystemTime(), "system:retention", "expired", messageObject(id), "ok", "",
+             "content and its data key deleted (was " + state + ")"}));
+      }
+    }
+    return Status::ok();
+  });
+  GW_RETURN_IF_ERROR(done);
+  return expired;
+}
+
+Result<std::int64_t> SqliteMessageStore::purgeEventPayloads(SystemTime received_before,
+                                                            std::size_t limit) {
+  std::int64_t purged = 0;
+  const Status done = store_->write([&](SqliteSession& session) -> Status {
+    purged = 0;
+    GW_ASSIGN_OR_RETURN(
+        Statement * select,
+        session.statement("SELECT id FROM inbound_events WHERE received_at < ? AND "
+                          "state IN ('mapped', 'ignored') AND sealed_payload IS NOT NULL "
+                          "ORDER BY id LIMIT ?"));
+    std::vector<std::int64_t> ids;
+    {
+      ResetOnExit reset(*select);
+      select->bindInt(1, toUnixMillis(received_before));
+      select->bindInt(2, static_cast<std::int64_t>(std::min<std::size_t>(limit, 10000)));
+      int rc;
+      while ((rc = select->step()) == SQLITE_ROW) {
+        ids.push_back(select->columnInt(0));
+      }
+      if (rc != SQLITE_DONE) {
+        return sqliteError(session.db(), rc, "cannot find inbound payloads to purge");
+      }
+    }
+    GW_ASSIGN_OR_RETURN(
+        Statement * purge,
+        session.statement("UPDATE inbound_events SET sealed_payload = NULL WHERE id = ?"));
+    for (const std::int64_t id : ids) {
+      {
+        ResetOnExit reset(*purge);
+        purge->bindInt(1, id);
+        GW_RETURN_IF_ERROR(stepDone(session, *purge, "cannot purge an inbound payload"));
+      }
+      GW_RETURN_IF_ERROR(session.appendAudit({SystemTime(), "system:retention", "payload_purged",
+                                              "inbound_event:" + std::to_string(id), "ok", "",
+                                              "retention period ended; metadata kept"}));
+      ++purged;
+    }
+    return Status::ok();
+  });
+  GW_RETURN_IF_ERROR(done);
+  return purged;
+}
+
 Result<std::optional<ConsentRecord>> SqliteMessageStore::latestConsent(
     const std::string& patient_key, ChannelKind channel, const std::string& purpose) {
   std::optional<ConsentRecord> found;

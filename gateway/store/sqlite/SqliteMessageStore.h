@@ -27,6 +27,8 @@ class SqliteMessageStore final : public MessageStore {
   Result<std::int64_t> releaseExpiredLeases(SystemTime now) override;
   Result<std::optional<SystemTime>> nextDue(ChannelKind channel) override;
   Status transitionMessage(const MessageTransition& transition, const AuditEntry& audit) override;
+  Result<std::vector<std::int64_t>> expireDue(SystemTime now, std::size_t limit) override;
+  Result<std::int64_t> purgeEventPayloads(SystemTime received_before, std::size_t limit) override;
   Result<std::optional<ConsentRecord>> latestConsent(const std::string& patient_key,
                                                      ChannelKind channel,
                                                      const std::string& purpose) override;

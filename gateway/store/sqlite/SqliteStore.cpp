@@ -188,6 +188,9 @@ Status configureConnection(sqlite3* db, const SqliteStoreSettings& settings) {
   }
   GW_RETURN_IF_ERROR(sqlite::exec(db, "PRAGMA foreign_keys=ON", "cannot enable foreign keys"));
   GW_RETURN_IF_ERROR(sqlite::exec(db, "PRAGMA trusted_schema=OFF", "cannot set trusted_schema"));
+  // Deleted content (expired messages, purged payloads) is overwritten in the database file, not
+  // just unlinked from the b-tree, so shredded ciphertext does not linger in free pages.
+  GW_RETURN_IF_ERROR(sqlite::exec(db, "PRAGMA secure_delete=ON", "cannot set secure_delete"));
   return Status::ok();
 }
 

@@ -366,5 +366,43 @@ TEST_F(SqliteMessageStoreTest, ConsentLedgerAnswersTheNewestMatchingEntry) {
             StatusCode::InvalidArgument);
 }
 
+TEST_F(SqliteMessageStoreTest, RetentionShredsExpiredContentAndPurgesOldPayloads) {
+  const std::int64_t event = receive("e1");
+  NewPatientMessage soon = message(event, "soon");
+  soon.expires_at = clock_->now() + minutes(10);
+  NewPatientMessage sending = message(event, "sending");
+  sending.expires_at = clock_->now() + minutes(10);
+  sending.channel = ChannelKind::SecureInbox;
+  map(event, {soon, message(event, "later"), sending});
+  ASSERT_EQ(messages_->claimDue(ChannelKind::SecureInbox, clock_->now(), clock_->now(), 10)->size(),
+            1u);
+  const std::int64_t unmapped = receive("e2");
+
+  EXPECT_TRUE(messages_->expireDue(clock_->now(), 100)->empty());
+  clock_->advance(minutes(11));
+  EXPECT_EQ(*messages_->expireDue(clock_->now(), 100), std::vector<std::int64_t>{1});
+  EXPECT_EQ(messages_->getMessage(1)->state, MessageState::Expired);
+  EXPECT_EQ(messages_->sealedMessageContent(1, std::nullopt).status().code(), StatusCode::NotFound);
+  EXPECT_EQ(messages_->getMessage(3)->state, MessageState::Sending);  // never under a worker
+  EXPECT_TRUE(messages_->expireDue(clock_->now(), 100)->empty());
+
+  EXPECT_EQ(*messages_->purgeEventPayloads(clock_->now(), 100), 1);  // e2 is not mapped yet
+  EXPECT_EQ(messages_->sealedEventPayload(event).status().code(), StatusCode::NotFound);
+  EXPECT_TRUE(messages_->sealedEventPayload(unmapped).ok());
+  EXPECT_EQ(store_->getInbound(event)->state, InboundState::Mapped);  // metadata kept
+  EXPECT_EQ(*messages_->purgeEventPayloads(clock_->now(), 100), 0);
+
+  const std::vector<std::string> actions = auditActions();
+  EXPECT_EQ(std::count(actions.begin(), actions.end(), "expired patient_message:1 ok"), 1);
+  EXPECT_EQ(std::count(actions.begin(), actions.end(), "payload_purged inbound_event:1 ok"), 1);
+
+  // The shredded bytes are gone from the database file (secure_delete), not just unlinked.
+  store_->close();
+  const std::string file = test::readFile(dir_.path() / "gateway.db");
+  EXPECT_EQ(file.find("sealed-content-soon"), std::string::npos);
+  EXPECT_EQ(file.find("sealed-e1"), std::string::npos);
+  EXPECT_NE(file.find("sealed-content-later"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace gw

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <gtest/gtest.h>
+
+#include "gateway/audit/AuditLeaf.h"
+#include "gateway/core/Housekeeping.h"
+#include "gateway/store/sqlite/SqliteMessageStore.h"
+#include "tests/support/TestSupport.h"
+
+namespace gw {
+namespace {
+
+using std::chrono::hours;
+
+class ManualClock final : public Clock {
+ public:
+  SystemTime now() const override { return fromUnixMillis(now_ms_.load()); }
+  SteadyTime steadyNow() const override { return SteadyTime(hours(1)); }
+  void advance(std::chrono::milliseconds by) { now_ms_ += by.count(); }
+
+ private:
+  std::atomic<std::int64_t> now_ms_{1706702400000};
+};
+
+TEST(HousekeepingTest, ExpiresMessagesAndPurgesPayloadsInBatches) {
+  test::TempDir dir;
+  auto clock = std::make_shared<ManualClock>();
+  SqliteStoreSettings settings;
+  settings.path = (dir.path() / "gateway.db").string();
+  std::shared_ptr<SqliteStore> store = *SqliteStore::open(settings, clock);
+  auto messages = std::make_shared<SqliteMessageStore>(store);
+
+  for (int i = 0; i < 5; ++i) {
+    NewInboundEvent e;
+    e.dedupe_key = "e" + std::to_string(i);
+    e.received_at = clock->now();
+    e.sealed_payload = "sealed";
+    const std::int64_t id = store->commitInbound(e, SteadyTime(hours(2)))->event_id;
+    MappingOutcome outcome;
+    outcome.event_id = id;
+    NewPatientMessage m;
+    m.event_id = id;
+    m.idempotency_key = "m" + std::to_string(i);
+    m.mapping = "discharge";
+    m.not_before = clock->now();
+    m.expires_at = clock->now() + hours(24 * (i < 3 ? 1 : 60));
+    m.sealed_content = "content";
+    outcome.messages = {m};
+    ASSERT_TRUE(messages->commitMapping(outcome).ok());
+  }
+
+  RetentionSettings retention;
+  retention.payload_retention = hours(24 * 30);
+  retention.batch = 2;  // forces several transactions per pass
+  Housekeeping housekeeping(messages, clock, retention);
+  ASSERT_TRUE(housekeeping.runOnce().isOk());
+  EXPECT_EQ(housekeeping.stats().messages_expired, 0u);
+  EXPECT_EQ(housekeeping.stats().payloads_purged, 0u);
+
+  clock->advance(hours(48));
+  ASSERT_TRUE(housekeeping.runOnce().isOk());
+  EXPECT_EQ(housekeeping.stats().messages_expired, 3u);
+  EXPECT_EQ(housekeeping.stats().payloads_purged, 0u);
+
+  clock->advance(hours(24 * 30));
+  ASSERT_TRUE(housekeeping.runOnce().isOk());
+  EXPECT_EQ(housekeeping.stats().payloads_purged, 5u);
+  EXPECT_EQ(housekeeping.stats().messages_expired, 3u);
+  MessageQuery query;
+  query.state = MessageState::Expired;
+  const auto expired = messages->findMessages(query);
+  EXPECT_EQ(expired->size(), 3u);
+
+  RetentionSettings keep = retention;
+  keep.payload_retention = hours(0);
+  Housekeeping keeper(messages, clock, keep);
+  ASSERT_TRUE(keeper.runOnce().isOk());
+  EXPECT_EQ(keeper.stats().payloads_purged, 0u);
+}
+
+}  // namespace
+}  // namespace gw

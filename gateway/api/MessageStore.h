@@ -53,6 +53,7 @@ struct MessageQuery {
   std::optional<std::string> mapping;
   std::optional<MessageState> state;
   std::optional<std::int64_t> event_id;
+  std::optional<std::string> idempotency_key;
   std::int64_t after_id = 0;  // keyset pagination
   std::size_t limit = 1000;
 };

@@ -163,6 +163,13 @@ TEST_F(SqliteMessageStoreTest, EventIsMappedOnceAndIdempotencyKeysAreNeverReused
   EXPECT_EQ(remap.message_ids[0], 1);
   EXPECT_FALSE(remap.duplicate[1]);
   EXPECT_EQ(messages_->findMessages({})->size(), 2u);
+  MessageQuery by_key;
+  by_key.idempotency_key = "k3";
+  const auto found = messages_->findMessages(by_key);
+  ASSERT_EQ(found->size(), 1u);
+  EXPECT_EQ(found->at(0).event_id, held);
+  by_key.idempotency_key = "k4";
+  EXPECT_TRUE(messages_->findMessages(by_key)->empty());
 }
 
 TEST_F(SqliteMessageStoreTest, FailedWorkLeavesNoTraceAndOtherWorkCommits) {

@@ -315,6 +315,8 @@ Result<std::vector<PatientMessageRecord>> SqliteMessageStore::findMessages(
     where += " AND state = ?";
   if (query.event_id)
     where += " AND event_id = ?";
+  if (query.idempotency_key)
+    where += " AND idempotency_key = ?";
   where += " ORDER BY id LIMIT ?";
   const std::string sql = selectMessages(where);
   std::vector<PatientMessageRecord> out;
@@ -335,6 +337,8 @@ Result<std::vector<PatientMessageRecord>> SqliteMessageStore::findMessages(
       stmt->bindText(i++, messageStateName(*query.state));
     if (query.event_id)
       stmt->bindInt(i++, *query.event_id);
+    if (query.idempotency_key)
+      stmt->bindText(i++, *query.idempotency_key);
     stmt->bindInt(i, static_cast<std::int64_t>(std::min<std::size_t>(query.limit, 100000)));
     return collectMessages(session, *stmt, out);
   });

@@ -7,6 +7,7 @@
 
 #include "gateway/daemon/AuditCommand.h"
 #include "gateway/daemon/Gateway.h"
+#include "gateway/daemon/MappingCommand.h"
 #include "gateway/daemon/MessagesCommand.h"
 #include "gateway/daemon/EhrSimulator.h"
 #include "gateway/daemon/MllpClient.h"
@@ -126,6 +127,21 @@ int main(int argc, char** argv) {
       "rotate", "Append a new key-encryption key (used for new writes after a restart; audited)");
   rotate->add_option("-c,--config", config_path, "Config file")->capture_default_str();
 
+  gw::MappingTestOptions mapping_options;
+  CLI::App* mapping = app.add_subcommand("mapping", "Mapping tools");
+  mapping->require_subcommand(1);
+  CLI::App* mapping_test = mapping->add_subcommand(
+      "test", "Print as JSON the patient messages a mapping would produce for the inputs");
+  mapping_test->add_option("--mapping", mapping_options.mapping, "Mapping file or directory")
+      ->required()->check(CLI::ExistingPath);
+  mapping_test->add_option("--setup", mapping_options.setup_file,
+                           "Dry-run setup JSON (clock, consent, preferences)")
+      ->check(CLI::ExistingFile);
+  mapping_test->add_option("--now", mapping_options.now, "Clock, e.g. 2026-11-25T19:00:00Z");
+  mapping_test->add_option("--time-zone", mapping_options.time_zone, "Facility time zone (IANA)");
+  mapping_test->add_option("inputs", mapping_options.inputs, "HL7 v2 (.hl7) and FHIR (.json, .xml) files")
+      ->required()->check(CLI::ExistingFile);
+
   CLI11_PARSE(app, argc, argv);
 
   if (*run) {
@@ -166,6 +182,9 @@ int main(int argc, char** argv) {
   }
   if (*prove) {
     return gw::auditProve(config_path, prove_index);
+  }
+  if (*mapping_test) {
+    return gw::mappingTest(mapping_options);
   }
   if (*rotate) {
     return gw::rotateKeys(config_path, currentUser());

@@ -8,13 +8,14 @@
 // Reported per case: items_per_second (messages/s over all connections) and p50_us / p99_us
 // (round-trip latency of every message). The main cases use one client thread multiplexing the
 // connections; the "blocking_client" cases use a blocking POCO client thread per connection.
-#include <benchmark/benchmark.h>
 #include <arpa/inet.h>
+#include <benchmark/benchmark.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -37,11 +38,14 @@ std::string adtA03(std::uint64_t n) {
   return "MSH|^~\\&|BENCH_EHR|BENCH_HOSP|PATIENT_GW|BENCH_HOSP|20261125141500||ADT^A03^ADT_A03|B" +
          std::to_string(n) +
          "|P|2.5.1\rEVN|A03|20261125141500\r"
-         "PID|1||SYN" + std::to_string(n % 100000) +
-         "^^^BENCH_HOSP^MR||Benchpatient^Alexa^Q||19800214|F|||100 Example Street^^Springfield^ZZ^00000"
+         "PID|1||SYN" +
+         std::to_string(n % 100000) +
+         "^^^BENCH_HOSP^MR||Benchpatient^Alexa^Q||19800214|F|||100 Example "
+         "Street^^Springfield^ZZ^00000"
          "||^NET^Internet^bench@example.invalid||en\r"
          "PV1|1|I|4W^401^1^BENCH_HOSP||||1234^Synthetic^Doctor|||MED||||||||V" +
-         std::to_string(n) + "^^^BENCH_HOSP^VN|||||||||||||||||||||||||20261123083000|20261125141500\r"
+         std::to_string(n) +
+         "^^^BENCH_HOSP^VN|||||||||||||||||||||||||20261123083000|20261125141500\r"
          "DG1|1||J18.9^Pneumonia, unspecified organism^I10||20261123|A\r";
 }
 
@@ -81,7 +85,8 @@ void roundTrips(benchmark::State& state, const Target* target) {
   if (!latencies.empty()) {
     std::sort(latencies.begin(), latencies.end());
     auto pct = [&](double p) {
-      return latencies[std::min(latencies.size() - 1, static_cast<std::size_t>(p * latencies.size()))];
+      return latencies[std::min(latencies.size() - 1,
+                                static_cast<std::size_t>(p * latencies.size()))];
     };
     state.counters["p50_us"] = benchmark::Counter(pct(0.50), benchmark::Counter::kAvgThreads);
     state.counters["p99_us"] = benchmark::Counter(pct(0.99), benchmark::Counter::kAvgThreads);
@@ -181,7 +186,8 @@ void multiplexed(benchmark::State& state, const Target* target, int conns) {
   if (!latencies.empty()) {
     std::sort(latencies.begin(), latencies.end());
     auto pct = [&](double p) {
-      return latencies[std::min(latencies.size() - 1, static_cast<std::size_t>(p * latencies.size()))];
+      return latencies[std::min(latencies.size() - 1,
+                                static_cast<std::size_t>(p * latencies.size()))];
     };
     state.counters["p50_us"] = pct(0.50);
     state.counters["p99_us"] = pct(0.99);
@@ -189,15 +195,16 @@ void multiplexed(benchmark::State& state, const Target* target, int conns) {
   state.counters["not_aa"] = static_cast<double>(rejected);
 }
 
-// Starts the gateway in this process on 127.0.0.1:0 with the given durability.
+// Starts the gateway in this process on 127.0.0.1:0 with the given durability and MLLP I/O
+// model ("auto" is the default: the epoll reactor for plain TCP).
 struct InProcessGateway {
   std::filesystem::path dir;
   std::unique_ptr<gw::Gateway> gateway;
   int port = 0;
 
-  explicit InProcessGateway(const std::string& durability) {
+  InProcessGateway(const std::string& durability, const std::string& io_model) {
     dir = std::filesystem::temp_directory_path() /
-          ("gw-bench-" + durability + "-" + std::to_string(::getpid()));
+          ("gw-bench-" + durability + "-" + io_model + "-" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
     gw::GatewayConfig config;
@@ -210,6 +217,7 @@ struct InProcessGateway {
     listener.name = "bench";
     listener.host = "127.0.0.1";
     listener.port = 0;
+    listener.io_model = io_model;
     config.mllp.push_back(listener);
     auto created = gw::Gateway::create(config);
     if (!created.ok()) {
@@ -230,9 +238,11 @@ struct InProcessGateway {
   }
 };
 
-// Node simple-hl7 in a child process.
+// Node simple-hl7 in a child process, stopped by its pid (other benchmark runs on the same
+// machine keep theirs).
 struct NodeBaseline {
-  FILE* pipe = nullptr;
+  pid_t pid = -1;
+  FILE* out = nullptr;
   int port = 0;
   NodeBaseline() {
     const std::string script = std::string(GW_BENCH_DIR) + "/baseline/simple_hl7_server.js";
@@ -240,16 +250,36 @@ struct NodeBaseline {
       std::cerr << "baseline skipped: run `npm ci --prefix bench/baseline` first\n";
       return;
     }
-    pipe = ::popen(("exec node " + script).c_str(), "r");
+    int fds[2];
+    if (::pipe(fds) != 0) {
+      return;
+    }
+    pid = ::fork();
+    if (pid == 0) {
+      ::dup2(fds[1], STDOUT_FILENO);
+      ::close(fds[0]);
+      ::close(fds[1]);
+      ::execlp("node", "node", script.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::close(fds[1]);
+    if (pid < 0) {
+      ::close(fds[0]);
+      return;
+    }
+    out = ::fdopen(fds[0], "r");
     char line[128];
-    if (pipe != nullptr && std::fgets(line, sizeof(line), pipe) != nullptr) {
+    if (out != nullptr && std::fgets(line, sizeof(line), out) != nullptr) {
       std::sscanf(line, "listening on %d", &port);
     }
   }
   ~NodeBaseline() {
-    if (pipe != nullptr) {
-      std::system("pkill -f baseline/simple_hl7_server.js");
-      ::pclose(pipe);
+    if (pid > 0) {
+      ::kill(pid, SIGTERM);
+      ::waitpid(pid, nullptr, 0);
+    }
+    if (out != nullptr) {
+      std::fclose(out);
     }
   }
 };
@@ -260,11 +290,16 @@ int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
   benchmark::Initialize(&argc, argv);
   NodeBaseline baseline;
-  InProcessGateway process_gateway("process");
-  InProcessGateway power_gateway("power");
+  InProcessGateway process_gateway("process", "auto");
+  InProcessGateway power_gateway("power", "auto");
+  // The thread-per-connection model (TLS listeners, io_model "threads") in the same run.
+  InProcessGateway process_threads_gateway("process", "threads");
+  InProcessGateway power_threads_gateway("power", "threads");
   static Target node{"simple-hl7", baseline.port};
   static Target process{"gateway/durability:process", process_gateway.port};
   static Target power{"gateway/durability:power", power_gateway.port};
+  static Target process_threads{"gateway/durability:process/threads", process_threads_gateway.port};
+  static Target power_threads{"gateway/durability:power/threads", power_threads_gateway.port};
 
   // (a) one connection, one message in flight; (b) 16 connections, one in flight on each.
   struct Case {
@@ -281,16 +316,20 @@ int main(int argc, char** argv) {
   cases.push_back({"gateway_process/conns:16", &process, 16});
   cases.push_back({"gateway_power/conns:1", &power, 1});
   cases.push_back({"gateway_power/conns:16", &power, 16});
+  cases.push_back({"gateway_process/io_model:threads/conns:1", &process_threads, 1});
+  cases.push_back({"gateway_power/io_model:threads/conns:16", &power_threads, 16});
   for (const Case& c : cases) {
     benchmark::RegisterBenchmark(c.name, multiplexed, c.target, c.conns)->UseRealTime();
   }
   // The same one-thread-per-connection client as `gateway mllp-send` uses (POCO sockets).
   if (node.port != 0) {
     benchmark::RegisterBenchmark("baseline_simple_hl7/blocking_client/conns:1", roundTrips, &node)
-        ->Threads(1)->UseRealTime();
+        ->Threads(1)
+        ->UseRealTime();
   }
   benchmark::RegisterBenchmark("gateway_process/blocking_client/conns:1", roundTrips, &process)
-      ->Threads(1)->UseRealTime();
+      ->Threads(1)
+      ->UseRealTime();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

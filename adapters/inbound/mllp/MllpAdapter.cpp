@@ -99,11 +99,6 @@ Status validate(const MllpSettings& s) {
   if (s.io_model != "auto" && s.io_model != "reactor" && s.io_model != "threads") {
     return invalid("io_model must be \"auto\", \"reactor\" or \"threads\"");
   }
-  if (s.io_model == "reactor" && s.tls.enabled) {
-    return invalid(
-        "io_model \"reactor\" serves plain TCP only; with TLS use \"auto\" or "
-        "\"threads\"");
-  }
   if (s.tls.min_version != "1.2" && s.tls.min_version != "1.3") {
     return invalid("tls.min_version must be \"1.2\" or \"1.3\"");
   }
@@ -115,6 +110,11 @@ Status validate(const MllpSettings& s) {
   }
   if (!s.tls.allowed_client_subjects.empty() && !s.tls.require_client_certificate) {
     return invalid("tls.allowed_client_subjects needs tls.require_client_certificate");
+  }
+  if (s.io_model == "reactor" && s.tls.enabled) {
+    return invalid(
+        "io_model \"reactor\" serves plain TCP only; with TLS use \"auto\" or "
+        "\"threads\"");
   }
   return Status::ok();
 }

@@ -18,6 +18,7 @@
 #include <cstring>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <utility>
@@ -37,6 +38,16 @@ constexpr std::size_t kReadChunkBytes = 64 * 1024;
 constexpr std::size_t kMaxUnansweredFrames = 64;
 // ACK bytes the peer has not taken yet; above this the connection is not read from.
 constexpr std::size_t kMaxPendingOutputBytes = 256 * 1024;
+// Gathering a round: frames that are ready are not handed to the sink at once while
+// connections answered within the last kAwaitWindow have not sent their next frame yet, for at
+// most kGatherWindow after the round's first frame. Senders that answer each ACK with the next
+// message (the usual MLLP pattern) then share one commit (one fsync) instead of splitting into
+// groups that each wait for the other's commit. A lone sender, or one whose peers are quiet, is
+// never delayed.
+constexpr std::chrono::microseconds kGatherWindow(400);
+constexpr std::chrono::milliseconds kAwaitWindow(2);
+// Most events handed to the sink in one round.
+constexpr std::size_t kMaxRoundEvents = 1024;
 // How often timeouts (idle, partial frame, ACK write, commit deadline) are checked.
 constexpr std::chrono::milliseconds kTimerInterval(100);
 constexpr int kMaxEventsPerWait = 256;
@@ -128,8 +139,10 @@ struct Conn {
   std::uint32_t registered = 0;  // epoll events asked for
   bool peer_closed = false;      // EOF read: answer what is pending, then close
   bool close_after_flush = false;
-  bool dead = false;   // closed at the end of this round
-  bool dirty = false;  // in the round's flush list
+  bool dead = false;      // closed at the end of this round
+  bool dirty = false;     // in the round's flush list
+  bool awaiting = false;  // answered everything recently; its next frame is expected
+  SteadyClock::time_point awaiting_since;
   std::uint64_t frames = 0;
   std::uint64_t skipped = 0;
 
@@ -176,7 +189,13 @@ class MllpReactor::Loop {
 
  private:
   void iterate(std::vector<epoll_event>& events);
-  int waitMillis(SteadyClock::time_point now) const;
+  // How long epoll_wait may block: until the next timer check or the end of the gathering.
+  std::chrono::nanoseconds waitTime(SteadyClock::time_point now) const;
+  // Hands the round to the sink now, or keeps gathering (see kGatherWindow).
+  void submitOrGather(SteadyClock::time_point now);
+  void setAwaiting(Conn& c, SteadyClock::time_point now);
+  void clearAwaiting(Conn& c);
+  void expireAwaiting(SteadyClock::time_point now);
   void acceptAll();
   void readFrom(Conn& c);
   void submitRound();
@@ -215,6 +234,11 @@ class MllpReactor::Loop {
   std::vector<InboundEvent> round_events_;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> round_targets_;
   std::unordered_map<std::uint64_t, Batch> in_flight_;
+  std::optional<SteadyClock::time_point> gathering_since_;  // first frame of the held round
+  std::size_t awaiting_ = 0;                                // connections with Conn::awaiting
+  // (awaiting_since, key) in time order, for expiry; entries of answered-again or closed
+  // connections are skipped when they reach the front.
+  std::deque<std::pair<SteadyClock::time_point, std::uint64_t>> awaiting_order_;
   std::uint64_t next_batch_ = 1;
   CompletionQueue::Ready completed_;
   std::vector<MllpFrame> frames_;
@@ -242,20 +266,67 @@ void MllpReactor::Loop::run() {
   // Results still in flight find the completion queue alive (shared) and are dropped there.
 }
 
-int MllpReactor::Loop::waitMillis(SteadyClock::time_point now) const {
-  if (now >= next_timers_) {
-    return 0;
+std::chrono::nanoseconds MllpReactor::Loop::waitTime(SteadyClock::time_point now) const {
+  SteadyClock::time_point until = next_timers_;
+  if (gathering_since_) {
+    until = std::min(until, *gathering_since_ + kGatherWindow);
   }
-  const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_timers_ - now);
-  return static_cast<int>(wait.count()) + 1;
+  return until > now ? std::chrono::nanoseconds(until - now) : std::chrono::nanoseconds(0);
+}
+
+void MllpReactor::Loop::submitOrGather(SteadyClock::time_point now) {
+  if (round_events_.empty()) {
+    gathering_since_.reset();
+    return;
+  }
+  expireAwaiting(now);
+  if (!gathering_since_) {
+    gathering_since_ = now;
+  }
+  if (awaiting_ == 0 || stop_begun_ || now - *gathering_since_ >= kGatherWindow ||
+      round_events_.size() >= kMaxRoundEvents) {
+    gathering_since_.reset();
+    submitRound();
+  }
+}
+
+void MllpReactor::Loop::setAwaiting(Conn& c, SteadyClock::time_point now) {
+  if (!c.awaiting) {
+    c.awaiting = true;
+    ++awaiting_;
+  }
+  c.awaiting_since = now;
+  awaiting_order_.emplace_back(now, c.key);
+}
+
+void MllpReactor::Loop::clearAwaiting(Conn& c) {
+  if (c.awaiting) {
+    c.awaiting = false;
+    --awaiting_;
+  }
+}
+
+void MllpReactor::Loop::expireAwaiting(SteadyClock::time_point now) {
+  while (!awaiting_order_.empty() && awaiting_order_.front().first + kAwaitWindow <= now) {
+    const auto [since, key] = awaiting_order_.front();
+    awaiting_order_.pop_front();
+    Conn* c = find(key);
+    if (c != nullptr && c->awaiting && c->awaiting_since == since) {
+      clearAwaiting(*c);
+    }
+  }
 }
 
 void MllpReactor::Loop::iterate(std::vector<epoll_event>& events) {
   if (stopping_.load() && !stop_begun_) {
     beginStop();
   }
-  const int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()),
-                             waitMillis(SteadyClock::now()));
+  const std::chrono::nanoseconds wait = waitTime(SteadyClock::now());
+  timespec timeout{};
+  timeout.tv_sec = static_cast<time_t>(wait.count() / 1000000000);
+  timeout.tv_nsec = static_cast<long>(wait.count() % 1000000000);
+  const int n =
+      ::epoll_pwait2(epoll_fd_, events.data(), static_cast<int>(events.size()), &timeout, nullptr);
   if (n < 0 && errno != EINTR) {
     poco_error(logger_, "[listener=" + settings_.name + "] epoll_wait failed: " + errnoText(errno));
   }
@@ -301,9 +372,10 @@ void MllpReactor::Loop::iterate(std::vector<epoll_event>& events) {
       markDead(*c);
     }
   }
-  submitRound();
   drainCompletions();
   const auto now = SteadyClock::now();
+  submitOrGather(now);
+  drainCompletions();  // results the sink produced on this thread
   if (now >= next_timers_) {
     next_timers_ = now + kTimerInterval;
     checkTimers(now);
@@ -412,6 +484,7 @@ void MllpReactor::Loop::readFrom(Conn& c) {
     }
     ++c.frames;
     ++state_->counters().frames;
+    clearAwaiting(c);
     c.slots.emplace_back();
     Slot& slot = c.slots.back();
     slot.seq = c.next_seq++;
@@ -557,6 +630,9 @@ void MllpReactor::Loop::flush(Conn& c) {
     }
     c.slots.pop_front();
     c.idle_since = SteadyClock::now();
+    if (c.slots.empty() && !c.peer_closed && !c.close_after_flush && !stop_begun_) {
+      setAwaiting(c, c.idle_since);
+    }
     if (close) {
       c.close_after_flush = true;
       c.slots.clear();  // nothing after the frame that closes the connection is answered
@@ -639,6 +715,7 @@ void MllpReactor::Loop::updateInterest(Conn& c) {
 }
 
 void MllpReactor::Loop::checkTimers(SteadyClock::time_point now) {
+  expireAwaiting(now);
   if (accepting_paused_ && !stop_begun_) {
     epoll_event event{};
     event.events = EPOLLIN;
@@ -729,6 +806,7 @@ void MllpReactor::Loop::markDirty(Conn& c) {
 }
 
 void MllpReactor::Loop::markDead(Conn& c) {
+  clearAwaiting(c);
   if (!c.dead) {
     c.dead = true;
     dead_.push_back(c.key);

@@ -26,8 +26,8 @@ void FailingStore::failFrom(std::uint64_t call, StatusCode code) {
   code_ = code;
 }
 
-bool FailingStore::nextCallFails(StatusCode& code) {
-  const std::uint64_t call = ++calls_;
+bool FailingStore::nextCallFails(StatusCode& code, std::uint64_t& call) {
+  call = ++calls_;
   std::lock_guard<std::mutex> lock(mu_);
   const bool fail = fail_call_ != 0 && (call == fail_call_ || (fail_onwards_ && call > fail_call_));
   code = code_;
@@ -36,8 +36,9 @@ bool FailingStore::nextCallFails(StatusCode& code) {
 
 Result<IntakeReceipt> FailingStore::commitInbound(NewInboundEvent event, Deadline deadline) {
   StatusCode code = StatusCode::Ok;
-  if (nextCallFails(code)) {
-    return Status(code, "injected failure of commit call " + std::to_string(calls_.load()));
+  std::uint64_t call = 0;
+  if (nextCallFails(code, call)) {
+    return Status(code, "injected failure of commit call " + std::to_string(call));
   }
   return inner_->commitInbound(std::move(event), deadline);
 }
@@ -48,7 +49,8 @@ void FailingStore::commitInboundBatch(std::vector<NewInboundEvent> events, Deadl
   StatusCode code = StatusCode::Ok;
   for (std::size_t i = 0; i < events.size(); ++i) {
     StatusCode this_code = StatusCode::Ok;
-    if (nextCallFails(this_code) && !fail) {
+    std::uint64_t call = 0;
+    if (nextCallFails(this_code, call) && !fail) {
       fail = true;
       code = this_code;
     }

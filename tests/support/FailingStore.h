@@ -46,8 +46,8 @@ class FailingStore : public Store {
   void close() override;
 
  private:
-  // Numbers the next call; true when it is chosen to fail (its code in `code`).
-  bool nextCallFails(StatusCode& code);
+  // Numbers the next call (`call`); true when it is chosen to fail (its code in `code`).
+  bool nextCallFails(StatusCode& code, std::uint64_t& call);
 
   StorePtr inner_;
   std::atomic<std::uint64_t> calls_{0};

@@ -39,9 +39,10 @@ void readTls(ConfigReader& parent, MllpTlsSettings& tls, const std::string& io_m
                "\"" + where + ".private_key\" is required when TLS is enabled");
   }
   if (tls.enabled && io_model == "reactor") {
+    const std::string key = parent.where().empty() ? "io_model" : parent.where() + ".io_model";
     errors.add(positionOf(*node, "enabled"),
-               "\"io_model\": \"reactor\" serves plain TCP only; with TLS use \"auto\" or "
-               "\"threads\"");
+               "\"" + key + "\" is \"reactor\", which serves plain TCP only; with TLS use " +
+                   "\"auto\" or \"threads\"");
   }
   if (tls.require_client_certificate && tls.ca.empty()) {
     errors.add(positionOf(*node, "require_client_certificate"),

@@ -93,8 +93,14 @@ class CompletionQueue {
       std::lock_guard<std::mutex> lock(mu_);
       ready_.emplace_back(batch, std::move(results));
     }
-    wake();
+    // The loop drains the queue right after handing a batch to the sink, so a result produced
+    // on its own thread needs no wake-up (saves an eventfd write, read and epoll return).
+    if (std::this_thread::get_id() != loop_thread_.load()) {
+      wake();
+    }
   }
+  // Called by the loop's thread when it starts.
+  void setLoopThread() { loop_thread_.store(std::this_thread::get_id()); }
   void wake() {
     const std::uint64_t one = 1;
     // A full counter (never in practice) still leaves the descriptor readable.
@@ -110,6 +116,7 @@ class CompletionQueue {
 
  private:
   const int wake_fd_;
+  std::atomic<std::thread::id> loop_thread_{};
   std::mutex mu_;
   Ready ready_;
 };
@@ -246,6 +253,7 @@ class MllpReactor::Loop {
 };
 
 void MllpReactor::Loop::run() {
+  completions_->setLoopThread();
   std::vector<epoll_event> events(kMaxEventsPerWait);
   for (;;) {
     // Nothing escapes the loop: a bug costs the round it happened in, not the listener.

@@ -6,8 +6,12 @@
 //   build/bin/mllp_bench [--benchmark_min_time=3]
 //
 // Reported per case: items_per_second (messages/s over all connections) and p50_us / p99_us
-// (round-trip latency of every message). The main cases use one client thread multiplexing the
-// connections; the "blocking_client" cases use a blocking POCO client thread per connection.
+// (round-trip latency of every message); the multiplexed cases also server_cpu_us (CPU the server
+// used per message, user + system: a figure that the load of other processes on the machine
+// does not inflate the way it does latency). The main cases use one client thread multiplexing
+// the connections; the "blocking_client" cases use a blocking POCO client thread per connection.
+// The gateway runs with the default MLLP I/O model (the epoll reactor) and, in the
+// "io_model:threads" cases, with a thread per connection.
 #include <arpa/inet.h>
 #include <benchmark/benchmark.h>
 #include <netinet/in.h>
@@ -16,12 +20,14 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -52,7 +58,40 @@ std::string adtA03(std::uint64_t n) {
 struct Target {
   std::string name;
   int port = 0;
+  pid_t pid = 0;  // a server in another process (the baseline); 0: in this process
 };
+
+double seconds(const timespec& t) {
+  return static_cast<double>(t.tv_sec) + t.tv_nsec / 1e9;
+}
+
+// CPU seconds (user + system) the server has used so far: the other process's, or this
+// process's minus the calling (client) thread's.
+double serverCpuSeconds(const Target& target) {
+  if (target.pid != 0) {
+    FILE* stat = std::fopen(("/proc/" + std::to_string(target.pid) + "/stat").c_str(), "r");
+    if (stat == nullptr) {
+      return 0;
+    }
+    char line[1024] = "";
+    const bool read = std::fgets(line, sizeof(line), stat) != nullptr;
+    std::fclose(stat);
+    const char* after_name = read ? std::strrchr(line, ')') : nullptr;
+    unsigned long utime = 0;
+    unsigned long stime = 0;
+    if (after_name == nullptr ||
+        std::sscanf(after_name + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
+                    &stime) != 2) {
+      return 0;
+    }
+    return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  }
+  timespec process{};
+  timespec thread{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &process);
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &thread);
+  return seconds(process) - seconds(thread);
+}
 
 std::atomic<std::uint64_t> g_sequence{1};
 
@@ -136,6 +175,7 @@ void multiplexed(benchmark::State& state, const Target* target, int conns) {
   for (Conn& c : connections) {
     sendNext(c);
   }
+  const double cpu_before = serverCpuSeconds(*target);
   std::vector<double> latencies;
   latencies.reserve(1 << 20);
   std::uint64_t rejected = 0;
@@ -179,10 +219,15 @@ void multiplexed(benchmark::State& state, const Target* target, int conns) {
     }
     --completed;
   }
+  const double cpu_used = serverCpuSeconds(*target) - cpu_before;
   for (Conn& c : connections) {
     ::close(c.fd);
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+  // Server CPU per message: what the server costs, whatever else runs on the machine.
+  if (state.iterations() > 0) {
+    state.counters["server_cpu_us"] = cpu_used * 1e6 / static_cast<double>(state.iterations());
+  }
   if (!latencies.empty()) {
     std::sort(latencies.begin(), latencies.end());
     auto pct = [&](double p) {
@@ -295,7 +340,7 @@ int main(int argc, char** argv) {
   // The thread-per-connection model (TLS listeners, io_model "threads") in the same run.
   InProcessGateway process_threads_gateway("process", "threads");
   InProcessGateway power_threads_gateway("power", "threads");
-  static Target node{"simple-hl7", baseline.port};
+  static Target node{"simple-hl7", baseline.port, baseline.pid};
   static Target process{"gateway/durability:process", process_gateway.port};
   static Target power{"gateway/durability:power", power_gateway.port};
   static Target process_threads{"gateway/durability:process/threads", process_threads_gateway.port};

@@ -319,6 +319,18 @@ TEST_F(MllpReactorTest, OversizedFrameClosesAfterTheFramesBeforeItAreAnswered) {
   ASSERT_EQ(sink_.events().size(), 1U) << "nothing after the oversized frame reaches the sink";
 }
 
+TEST_F(MllpReactorTest, LargeFrameOverManyReadsIsCommittedWhole) {
+  start();
+  MllpTestClient client(address());
+  // Far more than one read (64 KiB) of the I/O thread, below max_frame_bytes (1 MiB).
+  const std::string big = adtMessage("LARGE1") + "NTE|1||" + std::string(600 * 1024, 'x') + "\r";
+  ASSERT_TRUE(client.sendFrame(big));
+  expectAck(client, "AA", "LARGE1");
+  const std::vector<InboundEvent> events = sink_.events();
+  ASSERT_EQ(events.size(), 1U);
+  EXPECT_EQ(events[0].payload, big);
+}
+
 TEST(MllpReactorSettingsTest, ReactorWithTlsIsRefused) {
   test::FakeSink sink;
   MllpSettings settings;

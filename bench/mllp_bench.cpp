@@ -6,21 +6,28 @@
 //   build/bin/mllp_bench [--benchmark_min_time=3]
 //
 // Reported per case: items_per_second (messages/s over all connections) and p50_us / p99_us
-// (round-trip latency of every message). The main cases use one client thread multiplexing the
-// connections; the "blocking_client" cases use a blocking POCO client thread per connection.
-#include <benchmark/benchmark.h>
+// (round-trip latency of every message); the multiplexed cases also server_cpu_us (CPU the server
+// used per message, user + system: a figure that the load of other processes on the machine
+// does not inflate the way it does latency). The main cases use one client thread multiplexing
+// the connections; the "blocking_client" cases use a blocking POCO client thread per connection.
+// The gateway runs with the default MLLP I/O model (the epoll reactor) and, in the
+// "io_model:threads" cases, with a thread per connection.
 #include <arpa/inet.h>
+#include <benchmark/benchmark.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -37,18 +44,54 @@ std::string adtA03(std::uint64_t n) {
   return "MSH|^~\\&|BENCH_EHR|BENCH_HOSP|PATIENT_GW|BENCH_HOSP|20261125141500||ADT^A03^ADT_A03|B" +
          std::to_string(n) +
          "|P|2.5.1\rEVN|A03|20261125141500\r"
-         "PID|1||SYN" + std::to_string(n % 100000) +
-         "^^^BENCH_HOSP^MR||Benchpatient^Alexa^Q||19800214|F|||100 Example Street^^Springfield^ZZ^00000"
+         "PID|1||SYN" +
+         std::to_string(n % 100000) +
+         "^^^BENCH_HOSP^MR||Benchpatient^Alexa^Q||19800214|F|||100 Example "
+         "Street^^Springfield^ZZ^00000"
          "||^NET^Internet^bench@example.invalid||en\r"
          "PV1|1|I|4W^401^1^BENCH_HOSP||||1234^Synthetic^Doctor|||MED||||||||V" +
-         std::to_string(n) + "^^^BENCH_HOSP^VN|||||||||||||||||||||||||20261123083000|20261125141500\r"
+         std::to_string(n) +
+         "^^^BENCH_HOSP^VN|||||||||||||||||||||||||20261123083000|20261125141500\r"
          "DG1|1||J18.9^Pneumonia, unspecified organism^I10||20261123|A\r";
 }
 
 struct Target {
   std::string name;
   int port = 0;
+  pid_t pid = 0;  // a server in another process (the baseline); 0: in this process
 };
+
+double seconds(const timespec& t) {
+  return static_cast<double>(t.tv_sec) + t.tv_nsec / 1e9;
+}
+
+// CPU seconds (user + system) the server has used so far: the other process's, or this
+// process's minus the calling (client) thread's.
+double serverCpuSeconds(const Target& target) {
+  if (target.pid != 0) {
+    FILE* stat = std::fopen(("/proc/" + std::to_string(target.pid) + "/stat").c_str(), "r");
+    if (stat == nullptr) {
+      return 0;
+    }
+    char line[1024] = "";
+    const bool read = std::fgets(line, sizeof(line), stat) != nullptr;
+    std::fclose(stat);
+    const char* after_name = read ? std::strrchr(line, ')') : nullptr;
+    unsigned long utime = 0;
+    unsigned long stime = 0;
+    if (after_name == nullptr ||
+        std::sscanf(after_name + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
+                    &stime) != 2) {
+      return 0;
+    }
+    return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  }
+  timespec process{};
+  timespec thread{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &process);
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &thread);
+  return seconds(process) - seconds(thread);
+}
 
 std::atomic<std::uint64_t> g_sequence{1};
 
@@ -81,7 +124,8 @@ void roundTrips(benchmark::State& state, const Target* target) {
   if (!latencies.empty()) {
     std::sort(latencies.begin(), latencies.end());
     auto pct = [&](double p) {
-      return latencies[std::min(latencies.size() - 1, static_cast<std::size_t>(p * latencies.size()))];
+      return latencies[std::min(latencies.size() - 1,
+                                static_cast<std::size_t>(p * latencies.size()))];
     };
     state.counters["p50_us"] = benchmark::Counter(pct(0.50), benchmark::Counter::kAvgThreads);
     state.counters["p99_us"] = benchmark::Counter(pct(0.99), benchmark::Counter::kAvgThreads);
@@ -131,6 +175,7 @@ void multiplexed(benchmark::State& state, const Target* target, int conns) {
   for (Conn& c : connections) {
     sendNext(c);
   }
+  const double cpu_before = serverCpuSeconds(*target);
   std::vector<double> latencies;
   latencies.reserve(1 << 20);
   std::uint64_t rejected = 0;
@@ -174,14 +219,20 @@ void multiplexed(benchmark::State& state, const Target* target, int conns) {
     }
     --completed;
   }
+  const double cpu_used = serverCpuSeconds(*target) - cpu_before;
   for (Conn& c : connections) {
     ::close(c.fd);
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+  // Server CPU per message: what the server costs, whatever else runs on the machine.
+  if (state.iterations() > 0) {
+    state.counters["server_cpu_us"] = cpu_used * 1e6 / static_cast<double>(state.iterations());
+  }
   if (!latencies.empty()) {
     std::sort(latencies.begin(), latencies.end());
     auto pct = [&](double p) {
-      return latencies[std::min(latencies.size() - 1, static_cast<std::size_t>(p * latencies.size()))];
+      return latencies[std::min(latencies.size() - 1,
+                                static_cast<std::size_t>(p * latencies.size()))];
     };
     state.counters["p50_us"] = pct(0.50);
     state.counters["p99_us"] = pct(0.99);
@@ -189,15 +240,16 @@ void multiplexed(benchmark::State& state, const Target* target, int conns) {
   state.counters["not_aa"] = static_cast<double>(rejected);
 }
 
-// Starts the gateway in this process on 127.0.0.1:0 with the given durability.
+// Starts the gateway in this process on 127.0.0.1:0 with the given durability and MLLP I/O
+// model ("auto" is the default: the epoll reactor for plain TCP).
 struct InProcessGateway {
   std::filesystem::path dir;
   std::unique_ptr<gw::Gateway> gateway;
   int port = 0;
 
-  explicit InProcessGateway(const std::string& durability) {
+  InProcessGateway(const std::string& durability, const std::string& io_model) {
     dir = std::filesystem::temp_directory_path() /
-          ("gw-bench-" + durability + "-" + std::to_string(::getpid()));
+          ("gw-bench-" + durability + "-" + io_model + "-" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
     gw::GatewayConfig config;
@@ -210,6 +262,7 @@ struct InProcessGateway {
     listener.name = "bench";
     listener.host = "127.0.0.1";
     listener.port = 0;
+    listener.io_model = io_model;
     config.mllp.push_back(listener);
     auto created = gw::Gateway::create(config);
     if (!created.ok()) {
@@ -230,9 +283,11 @@ struct InProcessGateway {
   }
 };
 
-// Node simple-hl7 in a child process.
+// Node simple-hl7 in a child process, stopped by its pid (other benchmark runs on the same
+// machine keep theirs).
 struct NodeBaseline {
-  FILE* pipe = nullptr;
+  pid_t pid = -1;
+  FILE* out = nullptr;
   int port = 0;
   NodeBaseline() {
     const std::string script = std::string(GW_BENCH_DIR) + "/baseline/simple_hl7_server.js";
@@ -240,16 +295,36 @@ struct NodeBaseline {
       std::cerr << "baseline skipped: run `npm ci --prefix bench/baseline` first\n";
       return;
     }
-    pipe = ::popen(("exec node " + script).c_str(), "r");
+    int fds[2];
+    if (::pipe(fds) != 0) {
+      return;
+    }
+    pid = ::fork();
+    if (pid == 0) {
+      ::dup2(fds[1], STDOUT_FILENO);
+      ::close(fds[0]);
+      ::close(fds[1]);
+      ::execlp("node", "node", script.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::close(fds[1]);
+    if (pid < 0) {
+      ::close(fds[0]);
+      return;
+    }
+    out = ::fdopen(fds[0], "r");
     char line[128];
-    if (pipe != nullptr && std::fgets(line, sizeof(line), pipe) != nullptr) {
+    if (out != nullptr && std::fgets(line, sizeof(line), out) != nullptr) {
       std::sscanf(line, "listening on %d", &port);
     }
   }
   ~NodeBaseline() {
-    if (pipe != nullptr) {
-      std::system("pkill -f baseline/simple_hl7_server.js");
-      ::pclose(pipe);
+    if (pid > 0) {
+      ::kill(pid, SIGTERM);
+      ::waitpid(pid, nullptr, 0);
+    }
+    if (out != nullptr) {
+      std::fclose(out);
     }
   }
 };
@@ -260,11 +335,16 @@ int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
   benchmark::Initialize(&argc, argv);
   NodeBaseline baseline;
-  InProcessGateway process_gateway("process");
-  InProcessGateway power_gateway("power");
-  static Target node{"simple-hl7", baseline.port};
+  InProcessGateway process_gateway("process", "auto");
+  InProcessGateway power_gateway("power", "auto");
+  // The thread-per-connection model (TLS listeners, io_model "threads") in the same run.
+  InProcessGateway process_threads_gateway("process", "threads");
+  InProcessGateway power_threads_gateway("power", "threads");
+  static Target node{"simple-hl7", baseline.port, baseline.pid};
   static Target process{"gateway/durability:process", process_gateway.port};
   static Target power{"gateway/durability:power", power_gateway.port};
+  static Target process_threads{"gateway/durability:process/threads", process_threads_gateway.port};
+  static Target power_threads{"gateway/durability:power/threads", power_threads_gateway.port};
 
   // (a) one connection, one message in flight; (b) 16 connections, one in flight on each.
   struct Case {
@@ -281,16 +361,20 @@ int main(int argc, char** argv) {
   cases.push_back({"gateway_process/conns:16", &process, 16});
   cases.push_back({"gateway_power/conns:1", &power, 1});
   cases.push_back({"gateway_power/conns:16", &power, 16});
+  cases.push_back({"gateway_process/io_model:threads/conns:1", &process_threads, 1});
+  cases.push_back({"gateway_power/io_model:threads/conns:16", &power_threads, 16});
   for (const Case& c : cases) {
     benchmark::RegisterBenchmark(c.name, multiplexed, c.target, c.conns)->UseRealTime();
   }
   // The same one-thread-per-connection client as `gateway mllp-send` uses (POCO sockets).
   if (node.port != 0) {
     benchmark::RegisterBenchmark("baseline_simple_hl7/blocking_client/conns:1", roundTrips, &node)
-        ->Threads(1)->UseRealTime();
+        ->Threads(1)
+        ->UseRealTime();
   }
   benchmark::RegisterBenchmark("gateway_process/blocking_client/conns:1", roundTrips, &process)
-      ->Threads(1)->UseRealTime();
+      ->Threads(1)
+      ->UseRealTime();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -63,6 +64,26 @@ class Store : public AuditStore {
   // Commits the event with a "received" audit record, or, when its dedupe_key is already
   // stored, counts a duplicate (with a "duplicate" audit record) and returns the earlier id.
   virtual Result<IntakeReceipt> commitInbound(NewInboundEvent event, Deadline deadline) = 0;
+
+  // Called once with one result per event of a batch, in the order the events were given.
+  using InboundBatchDone = std::function<void(std::vector<Result<IntakeReceipt>>)>;
+  // Commits `events` like commitInbound() each, in one transaction where the store can (an
+  // event whose dedupe_key appeared earlier in the same batch is a duplicate of that one), and
+  // calls `done` exactly once, after the commit, with one result per event. `done` may run on
+  // the caller's thread before this returns or later on a store thread, so it must be cheap and
+  // must not call back into the store. The store does not enforce `deadline` once the batch is
+  // queued: a caller that stops waiting answers DeadlineExceeded itself (the batch may still
+  // commit; a resend is de-duplicated). The default commits one event after the other on the
+  // caller's thread.
+  virtual void commitInboundBatch(std::vector<NewInboundEvent> events, Deadline deadline,
+                                  InboundBatchDone done) {
+    std::vector<Result<IntakeReceipt>> results;
+    results.reserve(events.size());
+    for (NewInboundEvent& event : events) {
+      results.push_back(commitInbound(std::move(event), deadline));
+    }
+    done(std::move(results));
+  }
 
   virtual Result<std::vector<InboundEventRecord>> listInbound(const InboundQuery& query) = 0;
   virtual Result<InboundEventRecord> getInbound(std::int64_t id) = 0;

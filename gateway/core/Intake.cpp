@@ -17,8 +17,8 @@ std::string Intake::dedupeKey(const InboundEvent& event) {
   material.reserve(16 + event.listener.size() + event.sending_application.size() +
                    event.sending_facility.size() + event.control_id.size());
   material += eventSourceName(event.source);
-  for (const std::string* part : {&event.listener, &event.sending_application,
-                                  &event.sending_facility, &event.control_id}) {
+  for (const std::string* part :
+       {&event.listener, &event.sending_application, &event.sending_facility, &event.control_id}) {
     material += '\x1f';
     material += *part;
   }
@@ -49,7 +49,7 @@ Status Intake::validate(const InboundEvent& event) const {
   return Status::ok();
 }
 
-Result<IntakeReceipt> Intake::accept(InboundEvent event, Deadline deadline) {
+Result<NewInboundEvent> Intake::prepare(InboundEvent event) {
   if (shutting_down_.load()) {
     failed_.fetch_add(1);
     return Status::unavailable("gateway is shutting down");
@@ -65,7 +65,7 @@ Result<IntakeReceipt> Intake::accept(InboundEvent event, Deadline deadline) {
     failed_.fetch_add(1);
     return Status::internal("cannot compute the dedupe key");
   }
-  // Sealed here, on the connection's thread, so the store's single writer only writes.
+  // Sealed here, on the adapter's thread, so the store's single writer only writes.
   Result<std::string> sealed = cipher_->seal(event.payload, record.dedupe_key);
   if (!sealed.ok()) {
     failed_.fetch_add(1);
@@ -75,14 +75,64 @@ Result<IntakeReceipt> Intake::accept(InboundEvent event, Deadline deadline) {
   record.received_at = clock_->now();
   record.payload_bytes = payload_bytes;
   record.sealed_payload = std::move(sealed).value();
+  return record;
+}
 
-  Result<IntakeReceipt> receipt = store_->commitInbound(std::move(record), deadline);
+void Intake::count(const Result<IntakeReceipt>& receipt) {
   if (!receipt.ok()) {
     failed_.fetch_add(1);
-    return receipt.status();
+  } else {
+    (receipt->duplicate ? duplicates_ : accepted_).fetch_add(1);
   }
-  (receipt->duplicate ? duplicates_ : accepted_).fetch_add(1);
+}
+
+Result<IntakeReceipt> Intake::accept(InboundEvent event, Deadline deadline) {
+  Result<NewInboundEvent> record = prepare(std::move(event));
+  if (!record.ok()) {
+    return record.status();
+  }
+  Result<IntakeReceipt> receipt = store_->commitInbound(std::move(record).value(), deadline);
+  count(receipt);
   return receipt;
+}
+
+void Intake::acceptBatch(std::vector<InboundEvent> events, Deadline deadline, BatchDone done) {
+  // Results of the events that failed before the store, in place; the slots of the others are
+  // filled from the store's results, whose order is that of `committed`.
+  auto results = std::make_shared<std::vector<Result<IntakeReceipt>>>();
+  results->reserve(events.size());
+  std::vector<std::size_t> slots;
+  std::vector<NewInboundEvent> committed;
+  slots.reserve(events.size());
+  committed.reserve(events.size());
+  for (InboundEvent& event : events) {
+    Result<NewInboundEvent> record = prepare(std::move(event));
+    if (record.ok()) {
+      slots.push_back(results->size());
+      committed.push_back(std::move(record).value());
+      results->push_back(Status::internal("the store gave no result for this event"));
+    } else {
+      results->push_back(record.status());
+    }
+  }
+  if (committed.empty()) {
+    done(std::move(*results));
+    return;
+  }
+  store_->commitInboundBatch(
+      std::move(committed), deadline,
+      [this, results, slots = std::move(slots),
+       done = std::move(done)](std::vector<Result<IntakeReceipt>> receipts) {
+        for (std::size_t i = 0; i < slots.size(); ++i) {
+          Result<IntakeReceipt> receipt =
+              i < receipts.size()
+                  ? std::move(receipts[i])
+                  : Result<IntakeReceipt>(Status::internal("the store gave no result"));
+          count(receipt);
+          (*results)[slots[i]] = std::move(receipt);
+        }
+        done(std::move(*results));
+      });
 }
 
 IntakeStats Intake::stats() const {

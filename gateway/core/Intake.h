@@ -37,6 +37,12 @@ class Intake final : public InboundSink {
 
   // InboundSink
   Result<IntakeReceipt> accept(InboundEvent event, Deadline deadline) override;
+  // Validates, derives the dedupe key and seals every event on the caller's thread exactly as
+  // accept() does, then hands the valid ones to Store::commitInboundBatch() as one batch;
+  // events that fail before the store get their error at their place in the results. `done`
+  // runs where the store completes the batch (see Store::commitInboundBatch()); when no event
+  // reaches the store it runs on the caller's thread before this returns.
+  void acceptBatch(std::vector<InboundEvent> events, Deadline deadline, BatchDone done) override;
 
   // After this, accept() answers Unavailable ("gateway is shutting down").
   void beginShutdown() { shutting_down_.store(true); }
@@ -47,6 +53,11 @@ class Intake final : public InboundSink {
 
  private:
   Status validate(const InboundEvent& event) const;
+  // Everything accept() does before the commit: the record to commit, or the error to answer
+  // (counted as rejected or failed).
+  Result<NewInboundEvent> prepare(InboundEvent event);
+  // Counts a commit outcome.
+  void count(const Result<IntakeReceipt>& receipt);
 
   StorePtr store_;
   PayloadCipherPtr cipher_;

@@ -26,17 +26,42 @@ void FailingStore::failFrom(std::uint64_t call, StatusCode code) {
   code_ = code;
 }
 
+bool FailingStore::nextCallFails(StatusCode& code, std::uint64_t& call) {
+  call = ++calls_;
+  std::lock_guard<std::mutex> lock(mu_);
+  const bool fail = fail_call_ != 0 && (call == fail_call_ || (fail_onwards_ && call > fail_call_));
+  code = code_;
+  return fail && code_ != StatusCode::Ok;
+}
+
 Result<IntakeReceipt> FailingStore::commitInbound(NewInboundEvent event, Deadline deadline) {
-  const std::uint64_t call = ++calls_;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    const bool fail =
-        fail_call_ != 0 && (call == fail_call_ || (fail_onwards_ && call > fail_call_));
-    if (fail && code_ != StatusCode::Ok) {
-      return Status(code_, "injected failure of commit call " + std::to_string(call));
-    }
+  StatusCode code = StatusCode::Ok;
+  std::uint64_t call = 0;
+  if (nextCallFails(code, call)) {
+    return Status(code, "injected failure of commit call " + std::to_string(call));
   }
   return inner_->commitInbound(std::move(event), deadline);
+}
+
+void FailingStore::commitInboundBatch(std::vector<NewInboundEvent> events, Deadline deadline,
+                                      InboundBatchDone done) {
+  bool fail = false;
+  StatusCode code = StatusCode::Ok;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    StatusCode this_code = StatusCode::Ok;
+    std::uint64_t call = 0;
+    if (nextCallFails(this_code, call) && !fail) {
+      fail = true;
+      code = this_code;
+    }
+  }
+  if (fail) {
+    const Status failure(code, "injected failure of a commit batch of " +
+                                   std::to_string(events.size()) + " event(s)");
+    done(std::vector<Result<IntakeReceipt>>(events.size(), failure));
+    return;
+  }
+  inner_->commitInboundBatch(std::move(events), deadline, std::move(done));
 }
 
 Result<std::vector<InboundEventRecord>> FailingStore::listInbound(const InboundQuery& query) {

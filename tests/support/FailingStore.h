@@ -11,9 +11,12 @@
 namespace gw::test {
 
 // Wraps a Store and fails chosen commitInbound() calls with a chosen code, forwarding
-// everything else (audit records and checkpoints included). Calls are numbered from 1 across all threads; a failed call never reaches the
-// wrapped store. Example: FailingStore store(inner, 3, StatusCode::Unavailable) fails the third
-// commit; failFrom(1, ...) fails every commit from now on. Thread-safe.
+// everything else (audit records and checkpoints included). Calls are numbered from 1 across all
+// threads; a failed call never reaches the wrapped store. Each event of commitInboundBatch()
+// counts as one call, and a batch with a failing call fails as a whole (nothing of it reaches
+// the wrapped store), as a rolled-back transaction does. Example: FailingStore store(inner, 3,
+// StatusCode::Unavailable) fails the third commit; failFrom(1, ...) fails every commit from now on.
+// Thread-safe.
 class FailingStore : public Store {
  public:
   // Fails call number `fail_call` (0: none) with `code`. A null `inner` gets an InMemoryStore.
@@ -29,6 +32,8 @@ class FailingStore : public Store {
 
   // Store
   Result<IntakeReceipt> commitInbound(NewInboundEvent event, Deadline deadline) override;
+  void commitInboundBatch(std::vector<NewInboundEvent> events, Deadline deadline,
+                          InboundBatchDone done) override;
   Result<std::vector<InboundEventRecord>> listInbound(const InboundQuery& query) override;
   Result<InboundEventRecord> getInbound(std::int64_t id) override;
   Result<std::string> readSealedPayload(std::int64_t id, const AuditEntry& audit) override;
@@ -41,6 +46,9 @@ class FailingStore : public Store {
   void close() override;
 
  private:
+  // Numbers the next call (`call`); true when it is chosen to fail (its code in `code`).
+  bool nextCallFails(StatusCode& code, std::uint64_t& call);
+
   StorePtr inner_;
   std::atomic<std::uint64_t> calls_{0};
   mutable std::mutex mu_;

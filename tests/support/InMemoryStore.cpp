@@ -6,10 +6,33 @@ namespace gw::test {
 InMemoryStore::InMemoryStore(ClockPtr clock) : clock_(std::move(clock)) {}
 
 Result<IntakeReceipt> InMemoryStore::commitInbound(NewInboundEvent event, Deadline deadline) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return commitLocked(std::move(event), deadline);
+}
+
+void InMemoryStore::commitInboundBatch(std::vector<NewInboundEvent> events, Deadline deadline,
+                                       InboundBatchDone done) {
+  std::vector<Result<IntakeReceipt>> results;
+  results.reserve(events.size());
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    batch_sizes_.push_back(events.size());
+    for (NewInboundEvent& event : events) {
+      results.push_back(commitLocked(std::move(event), deadline));
+    }
+  }
+  done(std::move(results));
+}
+
+std::vector<std::size_t> InMemoryStore::batchSizes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return batch_sizes_;
+}
+
+Result<IntakeReceipt> InMemoryStore::commitLocked(NewInboundEvent event, Deadline deadline) {
   if (event.dedupe_key.empty()) {
     return Status::invalidArgument("inbound event has an empty dedupe_key");
   }
-  std::lock_guard<std::mutex> lock(mu_);
   if (closed_) {
     return Status::unavailable("store is closing");
   }

@@ -17,15 +17,20 @@ namespace gw::test {
 // thread, no batching). Keeps the Store contract that callers rely on: dedupe by dedupe_key
 // (a resend returns the first id with duplicate=true and counts it), a "received" / "duplicate"
 // audit record per commit and one per readSealedPayload(), NotFound for unknown ids, keyset
-// pagination and filters, append-only audit checkpoints with ids from 1, Unavailable "store is closing" after close(), DeadlineExceeded when
-// the deadline has already passed (by the clock). Audit records carry an empty leaf_hash (no
-// hashing here). Thread-safe.
+// pagination and filters, append-only audit checkpoints with ids from 1, Unavailable "store is
+// closing" after close(), DeadlineExceeded when the deadline has already passed (by the clock).
+// Audit records carry an empty leaf_hash (no hashing here). Thread-safe.
 class InMemoryStore : public Store {
  public:
   explicit InMemoryStore(ClockPtr clock = std::make_shared<SystemClock>());
 
   // Store
   Result<IntakeReceipt> commitInbound(NewInboundEvent event, Deadline deadline) override;
+  // All events under one lock (like one transaction), `done` on the caller's thread.
+  void commitInboundBatch(std::vector<NewInboundEvent> events, Deadline deadline,
+                          InboundBatchDone done) override;
+  // Batches committed by commitInboundBatch() so far, and the size of each.
+  std::vector<std::size_t> batchSizes() const;
   Result<std::vector<InboundEventRecord>> listInbound(const InboundQuery& query) override;
   Result<InboundEventRecord> getInbound(std::int64_t id) override;
   Result<std::string> readSealedPayload(std::int64_t id, const AuditEntry& audit) override;
@@ -50,6 +55,7 @@ class InMemoryStore : public Store {
   };
 
   std::int64_t appendAuditLocked(AuditEntry entry);
+  Result<IntakeReceipt> commitLocked(NewInboundEvent event, Deadline deadline);
 
   const ClockPtr clock_;
   mutable std::mutex mu_;
@@ -59,6 +65,7 @@ class InMemoryStore : public Store {
   std::map<std::string, std::int64_t> ids_by_key_;
   std::vector<AuditRecord> audit_;
   std::vector<AuditCheckpoint> checkpoints_;
+  std::vector<std::size_t> batch_sizes_;
 };
 
 }  // namespace gw::test

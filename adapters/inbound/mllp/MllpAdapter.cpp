@@ -10,13 +10,17 @@
 #include <Poco/Net/TCPServerConnectionFactory.h>
 #include <Poco/Net/TCPServerParams.h>
 #include <Poco/ThreadPool.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <mutex>
 #include <utility>
 
 #include "adapters/inbound/mllp/MllpConnection.h"
+#include "adapters/inbound/mllp/MllpReactor.h"
 #include "adapters/inbound/mllp/MllpTls.h"
 
 namespace gw {
@@ -39,8 +43,7 @@ class ConnectionFactory final : public Poco::Net::TCPServerConnectionFactory {
   explicit ConnectionFactory(std::shared_ptr<mllp::MllpListenerState> state)
       : state_(std::move(state)) {}
 
-  Poco::Net::TCPServerConnection* createConnection(
-      const Poco::Net::StreamSocket& socket) override {
+  Poco::Net::TCPServerConnection* createConnection(const Poco::Net::StreamSocket& socket) override {
     return new mllp::MllpConnection(socket, state_);
   }
 
@@ -93,6 +96,9 @@ Status validate(const MllpSettings& s) {
   if (s.max_connections < 1) {
     return invalid("max_connections must be at least 1");
   }
+  if (s.io_model != "auto" && s.io_model != "reactor" && s.io_model != "threads") {
+    return invalid("io_model must be \"auto\", \"reactor\" or \"threads\"");
+  }
   if (s.tls.min_version != "1.2" && s.tls.min_version != "1.3") {
     return invalid("tls.min_version must be \"1.2\" or \"1.3\"");
   }
@@ -104,6 +110,11 @@ Status validate(const MllpSettings& s) {
   }
   if (!s.tls.allowed_client_subjects.empty() && !s.tls.require_client_certificate) {
     return invalid("tls.allowed_client_subjects needs tls.require_client_certificate");
+  }
+  if (s.io_model == "reactor" && s.tls.enabled) {
+    return invalid(
+        "io_model \"reactor\" serves plain TCP only; with TLS use \"auto\" or "
+        "\"threads\"");
   }
   return Status::ok();
 }
@@ -124,6 +135,8 @@ struct MllpAdapter::Impl {
   std::unique_ptr<Poco::ThreadPool> pool;
   mutable std::mutex server_mutex;  // guards `server` against stats() from other threads
   std::unique_ptr<Poco::Net::TCPServer> server;
+  // Instead of `server` with the reactor I/O model.
+  std::unique_ptr<mllp::MllpReactor> reactor;
   std::string bound_address;
 };
 
@@ -143,11 +156,17 @@ Result<InboundAdapterPtr> makeMllpAdapter(const MllpSettings& settings, InboundS
 
 MllpAdapter::MllpAdapter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-MllpAdapter::~MllpAdapter() { stop(); }
+MllpAdapter::~MllpAdapter() {
+  stop();
+}
 
-std::string_view MllpAdapter::name() const { return impl_->settings.name; }
+std::string_view MllpAdapter::name() const {
+  return impl_->settings.name;
+}
 
-std::string MllpAdapter::boundAddress() const { return impl_->bound_address; }
+std::string MllpAdapter::boundAddress() const {
+  return impl_->bound_address;
+}
 
 MllpStats MllpAdapter::stats() const {
   MllpStats stats = impl_->counters->snapshot();
@@ -166,7 +185,7 @@ Status MllpAdapter::start() {
   std::call_once(sigpipe_ignored, [] { std::signal(SIGPIPE, SIG_IGN); });
   Impl& m = *impl_;
   const MllpSettings& s = m.settings;
-  if (m.server) {
+  if (m.server || m.reactor) {
     return Status::internal("listener \"" + s.name + "\" is already started");
   }
   const std::string wanted = s.host + ":" + std::to_string(s.port);
@@ -185,6 +204,9 @@ Status MllpAdapter::start() {
                                e.displayText());
   }
 
+  if (!tls && s.io_model != "threads") {
+    return startReactor(*socket);
+  }
   try {
     m.bound_address = socket->address().toString();
     const bool loopback = socket->address().host().isLoopback();
@@ -212,8 +234,8 @@ Status MllpAdapter::start() {
         mode += ", client certificate required";
       }
     }
-    poco_information(m.logger, "[listener=" + s.name + "] listening on " + m.bound_address +
-                                   " (" + mode + ", max " + std::to_string(s.max_connections) +
+    poco_information(m.logger, "[listener=" + s.name + "] listening on " + m.bound_address + " (" +
+                                   mode + ", max " + std::to_string(s.max_connections) +
                                    " connections)");
     if (!loopback && !tls) {
       poco_warning(m.logger, "[listener=" + s.name + "] listening on " + m.bound_address +
@@ -229,8 +251,57 @@ Status MllpAdapter::start() {
   return Status::ok();
 }
 
+Status MllpAdapter::startReactor(Poco::Net::ServerSocket& socket) {
+  Impl& m = *impl_;
+  const MllpSettings& s = m.settings;
+  std::string address;
+  bool loopback = false;
+  int fd = -1;
+  try {
+    address = socket.address().toString();
+    loopback = socket.address().host().isLoopback();
+    // The reactor gets a descriptor of its own; POCO's socket object closes the original.
+    fd = ::dup(socket.impl()->sockfd());
+    if (fd < 0) {
+      return Status::unavailable("listener \"" + s.name + "\": cannot serve on " + address +
+                                 ": dup: " + std::strerror(errno));
+    }
+    socket.close();
+  } catch (const Poco::Exception& e) {
+    if (fd >= 0) {
+      ::close(fd);
+    }
+    return Status::unavailable("listener \"" + s.name + "\": cannot serve: " + e.displayText());
+  }
+  auto state = std::make_shared<mllp::MllpListenerState>(s, m.sink, m.counters, /*tls=*/false);
+  Result<std::unique_ptr<mllp::MllpReactor>> reactor = mllp::MllpReactor::start(state, fd);
+  if (!reactor.ok()) {
+    return Status::unavailable(reactor.status().message());
+  }
+  m.state = std::move(state);
+  m.bound_address = address;
+  m.reactor = std::move(reactor).value();
+  poco_information(m.logger, "[listener=" + s.name + "] listening on " + m.bound_address +
+                                 " (plain TCP, epoll reactor, max " +
+                                 std::to_string(s.max_connections) + " connections)");
+  if (!loopback) {
+    poco_warning(m.logger, "[listener=" + s.name + "] listening on " + m.bound_address +
+                               " without TLS: HL7 messages cross the network in clear text;"
+                               " enable tls or bind to loopback behind a TLS proxy");
+  }
+  return Status::ok();
+}
+
 void MllpAdapter::stop() {
   Impl& m = *impl_;
+  if (m.reactor) {
+    m.state->beginStop();
+    m.reactor->stop();  // answers the frames in flight, closes every connection
+    m.reactor.reset();
+    m.state.reset();
+    poco_information(m.logger, "[listener=" + m.settings.name + "] stopped");
+    return;
+  }
   if (!m.server) {
     return;
   }

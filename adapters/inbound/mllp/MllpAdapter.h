@@ -11,6 +11,10 @@
 #include "gateway/api/InboundSink.h"
 #include "gateway/api/Result.h"
 
+namespace Poco::Net {
+class ServerSocket;
+}
+
 namespace gw {
 
 // Counters of one MLLP listener since it was made (for metrics). A snapshot; values only grow.
@@ -33,16 +37,19 @@ struct MllpStats {
   std::uint64_t partial_frame_timeouts = 0;  // closed: frame or handshake not finished in time
   std::uint64_t tls_handshake_failures = 0;  // TLS handshakes that failed (plain TCP, old TLS, ...)
   std::uint64_t client_certificates_rejected = 0;  // subject not in allowed_client_subjects
-  std::uint64_t internal_errors = 0;       // bugs caught by the per-frame catch-all (answered AR)
+  std::uint64_t internal_errors = 0;  // bugs caught by the per-frame catch-all (answered AR)
 };
 
 // HL7 v2 over MLLP (plain TCP or TLS) into an InboundSink. Each frame is parsed, checked against
-// the sending-facility allow-list and handed to InboundSink::accept() with a deadline of
-// commit_timeout_ms; the sink's Status becomes the ACK through hl7::decideAck(), so AA/CA is only
-// sent for a committed message. README.md in this folder has the answer to every error.
+// the sending-facility allow-list and handed to the sink with a deadline of commit_timeout_ms;
+// the sink's Status becomes the ACK through hl7::decideAck(), so AA/CA is only sent for a
+// committed message. README.md in this folder has the answer to every error.
 //
-// Thread-safety: start()/stop() from one thread; stats() from any thread. Connections are served
-// on the adapter's own pool of max_connections threads.
+// Thread-safety: start()/stop() from one thread; stats() from any thread. I/O models
+// (settings.io_model): plain-TCP listeners are served by one epoll I/O thread that hands the
+// frames of all ready connections to InboundSink::acceptBatch() together; TLS listeners (and
+// io_model "threads") by a pool of max_connections threads, one connection each, calling
+// InboundSink::accept() per frame.
 class MllpAdapter final : public InboundAdapter {
  public:
   ~MllpAdapter() override;  // stop()s
@@ -63,8 +70,10 @@ class MllpAdapter final : public InboundAdapter {
  private:
   struct Impl;
   explicit MllpAdapter(std::unique_ptr<Impl> impl);
-  friend Result<InboundAdapterPtr> makeMllpAdapter(const MllpSettings& settings,
-                                                   InboundSink& sink);
+  friend Result<InboundAdapterPtr> makeMllpAdapter(const MllpSettings& settings, InboundSink& sink);
+
+  // start() with the reactor I/O model, on the bound and listening `socket`.
+  Status startReactor(Poco::Net::ServerSocket& socket);
 
   std::unique_ptr<Impl> impl_;
 };

@@ -5,7 +5,6 @@
 #include <Poco/Net/SecureStreamSocket.h>
 #include <Poco/Net/X509Certificate.h>
 #include <Poco/Timespan.h>
-#include <cxxabi.h>
 
 #include <algorithm>
 #include <chrono>
@@ -14,9 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include "adapters/inbound/mllp/AckControlId.h"
 #include "adapters/inbound/mllp/MllpTls.h"
-#include "gateway/hl7/Message.h"
 
 namespace gw::mllp {
 namespace {
@@ -30,91 +27,37 @@ constexpr std::chrono::milliseconds kStopCheckInterval(200);
 // frame deadlines are enforced by the read loop, not by this.
 constexpr long kReceiveTimeoutSeconds = 1;
 constexpr std::size_t kReadBufferBytes = 64 * 1024;
-// Bad frames logged at information per connection; later ones at debug (all are counted).
-constexpr std::uint64_t kLoggedBadInputs = 5;
 // Refused connections: the first and then every this many are logged.
 constexpr std::uint64_t kRefusalLogInterval = 100;
 
-// poco_debug() compiles to nothing without _DEBUG; per-message lines must be available in
-// release builds whenever the configured level is debug.
 void logDebug(Poco::Logger& logger, const std::string& line) {
   if (logger.debug()) {
     logger.debug(line);
   }
 }
 
-std::string sizeText(std::size_t bytes) {
-  char text[32];
-  if (bytes < 1024) {
-    std::snprintf(text, sizeof(text), "%zu B", bytes);
-  } else if (bytes < 1024 * 1024) {
-    std::snprintf(text, sizeof(text), "%.1f KiB", static_cast<double>(bytes) / 1024.0);
-  } else {
-    std::snprintf(text, sizeof(text), "%.1f MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
-  }
-  return text;
-}
-
-// Readable name of the exception being handled (inside a catch block only).
-std::string currentExceptionType() {
-  const std::type_info* type = abi::__cxa_current_exception_type();
-  if (type == nullptr) {
-    return "unknown";
-  }
-  int status = 0;
-  char* demangled = abi::__cxa_demangle(type->name(), nullptr, nullptr, &status);
-  std::string name = status == 0 && demangled != nullptr ? demangled : type->name();
-  std::free(demangled);
-  return name;
-}
-
-std::string_view firstComponent(std::string_view value, char component, char repetition) {
-  if (repetition != '\0') {
-    value = value.substr(0, value.find(repetition));
-  }
-  if (component != '\0') {
-    value = value.substr(0, value.find(component));
-  }
-  return value;
-}
-
-// A header value from the peer, safe for one log line: control bytes become '?' (no forged
-// lines), and at most 64 bytes are kept.
-std::string printable(std::string_view value) {
-  constexpr std::size_t kMaxLogged = 64;
-  std::string out(value.substr(0, kMaxLogged));
-  for (char& c : out) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte == 0x7F) {
-      c = '?';
-    }
-  }
-  if (value.size() > kMaxLogged) {
-    out += "...";
-  }
-  return out;
-}
-
-// "ADT^A01 control_id=X from APP/FACILITY (2.1 KiB)": routing data only, never PHI.
-std::string describe(const hl7::Message& message, std::size_t bytes) {
-  const hl7::Delimiters& d = message.delimiters();
-  return printable(message.messageType()) + " control_id=" + printable(message.controlId()) +
-         " from " +
-         printable(firstComponent(message.sendingApplication(), d.component, d.repetition)) + "/" +
-         printable(firstComponent(message.sendingFacility(), d.component, d.repetition)) + " (" +
-         sizeText(bytes) + ")";
-}
-
 }  // namespace
 
 void MllpCounters::countAck(hl7::AckCode code) {
   switch (code) {
-    case hl7::AckCode::AA: ++acks_aa; break;
-    case hl7::AckCode::AE: ++acks_ae; break;
-    case hl7::AckCode::AR: ++acks_ar; break;
-    case hl7::AckCode::CA: ++acks_ca; break;
-    case hl7::AckCode::CE: ++acks_ce; break;
-    case hl7::AckCode::CR: ++acks_cr; break;
+    case hl7::AckCode::AA:
+      ++acks_aa;
+      break;
+    case hl7::AckCode::AE:
+      ++acks_ae;
+      break;
+    case hl7::AckCode::AR:
+      ++acks_ar;
+      break;
+    case hl7::AckCode::CA:
+      ++acks_ca;
+      break;
+    case hl7::AckCode::CE:
+      ++acks_ce;
+      break;
+    case hl7::AckCode::CR:
+      ++acks_cr;
+      break;
   }
 }
 
@@ -162,7 +105,9 @@ bool MllpListenerState::openConnection() {
   return ++open_connections_ <= settings_.max_connections;
 }
 
-void MllpListenerState::closeConnection() { --open_connections_; }
+void MllpListenerState::closeConnection() {
+  --open_connections_;
+}
 
 void MllpListenerState::refuse(const std::string& peer) {
   const std::uint64_t refused = ++counters_->connections_refused;
@@ -187,7 +132,9 @@ MllpConnection::MllpConnection(const Poco::Net::StreamSocket& socket,
       id_(state_->nextConnectionId()),
       within_limit_(state_->openConnection()) {}
 
-MllpConnection::~MllpConnection() { state_->closeConnection(); }
+MllpConnection::~MllpConnection() {
+  state_->closeConnection();
+}
 
 void MllpConnection::run() {
   // Every exit path returns normally: POCO must never see an exception from here.
@@ -195,7 +142,11 @@ void MllpConnection::run() {
     session();
   } catch (...) {
     ++state_->counters().internal_errors;
-    logBug("in the connection loop");
+    if (answers_) {
+      answers_->logBug("in the connection loop");
+    } else {
+      poco_error(logger_, "[conn=" + id_ + "] BUG: exception before serving");
+    }
   }
   try {
     socket().close();
@@ -217,10 +168,11 @@ void MllpConnection::session() {
     state_->refuse(peer_);  // slipped past the acceptor's check in a burst
     return;
   }
+  answers_ = std::make_unique<FrameAnswers>(settings_, state_->counters(), logger_, id_, peer_);
   ++state_->counters().connections_accepted;
   const auto opened = SteadyClock::now();
-  poco_information(logger_, "[conn=" + id_ + "] opened from " + peer_ +
-                                (state_->tls() ? " (TLS)" : ""));
+  poco_information(logger_,
+                   "[conn=" + id_ + "] opened from " + peer_ + (state_->tls() ? " (TLS)" : ""));
   try {
     serve();
   } catch (const Poco::TimeoutException&) {
@@ -234,7 +186,7 @@ void MllpConnection::session() {
   std::snprintf(duration, sizeof(duration), "%.1f s", seconds);
   poco_information(logger_, "[conn=" + id_ + "] closed after " + duration + ": " +
                                 std::to_string(frames_) + " frame(s), " +
-                                std::to_string(bad_inputs_) + " bad input(s), " +
+                                std::to_string(answers_->badInputs()) + " bad input(s), " +
                                 std::to_string(skipped_bytes_) + " byte(s) skipped");
 }
 
@@ -264,13 +216,14 @@ void MllpConnection::serve() {
     if (now >= deadline) {
       if (in_frame) {
         ++state_->counters().partial_frame_timeouts;
-        noteBadInput("[conn=" + id_ + "] frame not finished within " +
-                     std::to_string(settings_.partial_frame_timeout_seconds) + " s: closing");
+        answers_->noteBadInput("[conn=" + id_ + "] frame not finished within " +
+                               std::to_string(settings_.partial_frame_timeout_seconds) +
+                               " s: closing");
       } else {
         // Senders reconnect when they have something to send: not worth more than debug.
         ++state_->counters().idle_timeouts;
         logDebug(logger_, "[conn=" + id_ + "] idle for " +
-                                std::to_string(settings_.idle_timeout_seconds) + " s: closing");
+                              std::to_string(settings_.idle_timeout_seconds) + " s: closing");
       }
       return;
     }
@@ -300,8 +253,8 @@ void MllpConnection::serve() {
     if (skipped > 0) {
       skipped_bytes_ += skipped;
       state_->counters().bytes_skipped += skipped;
-      noteBadInput("[conn=" + id_ + "] skipped " + std::to_string(skipped) +
-                   " byte(s) outside MLLP frames");
+      answers_->noteBadInput("[conn=" + id_ + "] skipped " + std::to_string(skipped) +
+                             " byte(s) outside MLLP frames");
     }
     for (const MllpFrame& frame : frames) {
       if (!handleFrame(frame)) {
@@ -392,7 +345,7 @@ bool MllpConnection::clientCertificateAllowed() {
 bool MllpConnection::handleFrame(const MllpFrame& frame) {
   ++frames_;
   ++state_->counters().frames;
-  Answer answer = answerFrame(frame);
+  FrameAnswer answer = answerFrame(frame);
   if (answer.ack) {
     if (!sendAck(*answer.ack)) {
       return false;
@@ -406,125 +359,24 @@ bool MllpConnection::handleFrame(const MllpFrame& frame) {
   return !answer.close;
 }
 
-MllpConnection::Answer MllpConnection::answerFrame(const MllpFrame& frame) {
+FrameAnswer MllpConnection::answerFrame(const MllpFrame& frame) {
+  FrameStep step = answers_->begin(frame);
+  if (!step.event) {
+    return std::move(step.answer);
+  }
+  const Deadline deadline =
+      SteadyClock::now() + std::chrono::milliseconds(settings_.commit_timeout_ms);
   try {
-    return frame.oversized ? answerOversized(frame.payload) : answerMessage(frame.payload);
+    const Result<IntakeReceipt> receipt = state_->sink().accept(std::move(*step.event), deadline);
+    return answers_->afterCommit(frame.payload, receipt);
   } catch (const std::exception& e) {
     ++state_->counters().internal_errors;
-    logBug(e.what());
+    answers_->logBug(e.what());
   } catch (...) {
     ++state_->counters().internal_errors;
-    logBug("non-standard exception");
+    answers_->logBug("non-standard exception");
   }
-  return answerAfterBug(frame.payload);
-}
-
-MllpConnection::Answer MllpConnection::answerMessage(const std::string& payload) {
-  Answer answer;
-  Result<hl7::Message> parsed = hl7::Message::parse(payload);
-  if (!parsed.ok()) {
-    ++state_->counters().parse_errors;
-    // Parser messages name the field, never its value.
-    noteBadInput("[conn=" + id_ + "] unparseable message (" + sizeText(payload.size()) +
-                 "): " + parsed.status().message());
-    const hl7::AckDecision decision = hl7::decideAck(parsed.status(), "");
-    answer.code = decision.code;
-    if (decision.send) {
-      answer.ack = hl7::buildAckForUnparsed(payload, decision, ackControlId(),
-                                            std::chrono::system_clock::now());
-    }
-    return answer;
-  }
-  const hl7::Message& message = *parsed;
-  Status outcome;
-  const std::vector<std::string>& facilities = settings_.allowed_sending_facilities;
-  const std::string facility = message.get("MSH-4.1");
-  if (!facilities.empty() &&
-      std::find(facilities.begin(), facilities.end(), facility) == facilities.end()) {
-    ++state_->counters().facility_rejections;
-    noteBadInput("[conn=" + id_ + "] " + describe(message, payload.size()) +
-                 ": sending facility \"" + printable(facility) + "\" not allowed");
-    outcome = Status::permissionDenied("sending facility not allowed");
-  } else {
-    InboundEvent event;
-    event.source = EventSource::Hl7v2;
-    event.listener = settings_.name;
-    event.peer = peer_;
-    event.sending_application = std::string(message.sendingApplication());
-    event.sending_facility = std::string(message.sendingFacility());
-    event.control_id = std::string(message.controlId());
-    event.message_type = message.messageType();
-    event.version = std::string(message.version());
-    event.payload = payload;
-    const Deadline deadline =
-        SteadyClock::now() + std::chrono::milliseconds(settings_.commit_timeout_ms);
-    const Result<IntakeReceipt> receipt = state_->sink().accept(std::move(event), deadline);
-    outcome = receipt.status();
-    if (receipt.ok() && logger_.debug()) {
-      logDebug(logger_, "[conn=" + id_ + "] " + describe(message, payload.size()) +
-                              ": committed as event " + std::to_string(receipt->event_id) +
-                              (receipt->duplicate ? " (duplicate)" : ""));
-    } else if (!receipt.ok()) {
-      noteBadInput("[conn=" + id_ + "] " + describe(message, payload.size()) +
-                   ": not accepted: " + outcome.toString());
-    }
-  }
-  // The one mapping from outcome to ACK: AA/CA only when the sink returned OK.
-  const hl7::AckDecision decision = hl7::decideAck(outcome, message.acceptAckType(), message.applicationAckType());
-  answer.code = decision.code;
-  if (decision.send) {
-    answer.ack =
-        hl7::buildAck(message, decision, ackControlId(), std::chrono::system_clock::now());
-  }
-  return answer;
-}
-
-MllpConnection::Answer MllpConnection::answerOversized(const std::string& head) {
-  ++state_->counters().oversized_frames;
-  Answer answer;
-  answer.close = true;
-  // A size limit is our policy, not a content error: resending the same bytes cannot help.
-  const Status outcome = Status::permissionDenied(
-      "message exceeds max_frame_bytes (" + std::to_string(settings_.max_frame_bytes) + " bytes)");
-  // The head is cut mid-message, but its MSH is whole in any real message.
-  const Result<hl7::Message> parsed = hl7::Message::parse(head);
-  const std::string control_id = parsed.ok() ? std::string(parsed->controlId()) : "";
-  noteBadInput("[conn=" + id_ + "] frame larger than max_frame_bytes (" +
-               std::to_string(settings_.max_frame_bytes) + "), control_id=" +
-               (control_id.empty() ? "(unreadable)" : printable(control_id)) +
-               ": answering and closing");
-  const hl7::AckDecision decision =
-      parsed.ok() ? hl7::decideAck(outcome, parsed->acceptAckType(), parsed->applicationAckType())
-                  : hl7::decideAck(outcome, "");
-  answer.code = decision.code;
-  if (decision.send) {
-    const auto now = std::chrono::system_clock::now();
-    answer.ack = parsed.ok() ? hl7::buildAck(*parsed, decision, ackControlId(), now)
-                             : hl7::buildAckForUnparsed(head, decision, ackControlId(), now);
-  }
-  return answer;
-}
-
-MllpConnection::Answer MllpConnection::answerAfterBug(const std::string& payload) {
-  Answer answer;
-  try {
-    const hl7::AckDecision decision = hl7::decideAck(Status::internal("internal error"), "");
-    answer.code = decision.code;
-    answer.ack = hl7::buildAckForUnparsed(payload, decision, ackControlId(),
-                                          std::chrono::system_clock::now());
-  } catch (...) {
-    logBug("while building the AR for an earlier bug; closing without an answer");
-    answer.ack.reset();
-    answer.code.reset();
-    answer.close = true;
-  }
-  return answer;
-}
-
-void MllpConnection::logBug(const char* what) {
-  // Type and what() only: an exception text never carries payload bytes by our rules, and this
-  // line is all an operator gets.
-  poco_error(logger_, "[conn=" + id_ + "] BUG: " + currentExceptionType() + ": " + what);
+  return answers_->afterBug(frame.payload);
 }
 
 bool MllpConnection::sendAck(const std::string& ack) {
@@ -551,16 +403,5 @@ bool MllpConnection::sendAck(const std::string& ack) {
   }
   return true;
 }
-
-void MllpConnection::noteBadInput(const std::string& line) {
-  ++bad_inputs_;
-  if (bad_inputs_ <= kLoggedBadInputs) {
-    poco_information(logger_, line);
-  } else {
-    logDebug(logger_, line);
-  }
-}
-
-std::string MllpConnection::ackControlId() const { return nextAckControlId(settings_.name); }
 
 }  // namespace gw::mllp

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "adapters/inbound/mllp/MllpAdapter.h"
+#include "adapters/inbound/mllp/MllpFrameAnswers.h"
 #include "adapters/inbound/mllp/MllpFramer.h"
 #include "adapters/inbound/mllp/MllpSettings.h"
 #include "gateway/api/InboundSink.h"
@@ -106,13 +107,6 @@ class MllpConnection final : public Poco::Net::TCPServerConnection {
   void run() override;
 
  private:
-  // The answer to one frame.
-  struct Answer {
-    std::optional<std::string> ack;    // unframed ACK message; none when not wanted
-    std::optional<hl7::AckCode> code;  // code of `ack`, or of the suppressed ACK
-    bool close = false;                // close the connection once `ack` is sent
-  };
-
   // Admission, open/close log lines and the peer's I/O errors around serve().
   void session();
   // TLS handshake, then the read loop until the connection must close.
@@ -123,23 +117,16 @@ class MllpConnection final : public Poco::Net::TCPServerConnection {
   bool readable(std::chrono::milliseconds wait);
   // Answers and sends; false when the connection must close.
   bool handleFrame(const MllpFrame& frame);
-  Answer answerFrame(const MllpFrame& frame);
-  Answer answerMessage(const std::string& payload);
-  Answer answerOversized(const std::string& head);
-  Answer answerAfterBug(const std::string& payload);
-  void logBug(const char* what);
+  FrameAnswer answerFrame(const MllpFrame& frame);
   bool sendAck(const std::string& ack);
-  // Logs bad input from the peer at information for the first few per connection, then debug.
-  void noteBadInput(const std::string& line);
-  std::string ackControlId() const;
 
   std::shared_ptr<MllpListenerState> state_;
   const MllpSettings& settings_;
   Poco::Logger& logger_;
   std::string id_;
   std::string peer_;
+  std::unique_ptr<FrameAnswers> answers_;  // once serving (after admission)
   std::uint64_t frames_ = 0;
-  std::uint64_t bad_inputs_ = 0;
   std::uint64_t skipped_bytes_ = 0;
   bool within_limit_ = false;
 };

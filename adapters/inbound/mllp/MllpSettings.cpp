@@ -13,7 +13,7 @@ const SourcePosition& positionOf(const ConfigNode& object, std::string_view key)
   return member != nullptr ? member->position() : object.position();
 }
 
-void readTls(ConfigReader& parent, MllpTlsSettings& tls) {
+void readTls(ConfigReader& parent, MllpTlsSettings& tls, const std::string& io_model) {
   const ConfigNode* node = parent.object("tls");
   if (node == nullptr) {
     return;
@@ -37,6 +37,12 @@ void readTls(ConfigReader& parent, MllpTlsSettings& tls) {
   if (tls.enabled && tls.private_key.empty()) {
     errors.add(positionOf(*node, "enabled"),
                "\"" + where + ".private_key\" is required when TLS is enabled");
+  }
+  if (tls.enabled && io_model == "reactor") {
+    const std::string key = parent.where().empty() ? "io_model" : parent.where() + ".io_model";
+    errors.add(positionOf(*node, "enabled"),
+               "\"" + key + "\" is \"reactor\", which serves plain TCP only; with TLS use " +
+                   "\"auto\" or \"threads\"");
   }
   if (tls.require_client_certificate && tls.ca.empty()) {
     errors.add(positionOf(*node, "require_client_certificate"),
@@ -62,7 +68,8 @@ void readMllpSettings(ConfigReader& reader, MllpSettings& settings) {
   reader.readInt("max_connections", settings.max_connections, 1, 4096);
   reader.readInt("commit_timeout_ms", settings.commit_timeout_ms, 1, 600000);
   reader.readStringList("allowed_sending_facilities", settings.allowed_sending_facilities);
-  readTls(reader, settings.tls);
+  reader.readEnum("io_model", settings.io_model, {"auto", "reactor", "threads"});
+  readTls(reader, settings.tls, settings.io_model);
   reader.finish();
 }
 

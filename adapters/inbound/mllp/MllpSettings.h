@@ -53,6 +53,10 @@ struct MllpSettings {
   // Sending facilities (MSH-4.1, compared exactly) allowed to send; empty allows any. Messages
   // from others are answered AR "sending facility not allowed" and never reach the sink.
   std::vector<std::string> allowed_sending_facilities;
+  // How connections are served: "reactor" (one epoll I/O thread for all connections, frames of
+  // every connection committed in one batch; plain TCP only), "threads" (a thread per
+  // connection, one commit per frame) or "auto" (reactor for plain TCP, threads with TLS).
+  std::string io_model = "auto";
   // TLS; off by default.
   MllpTlsSettings tls;
 };

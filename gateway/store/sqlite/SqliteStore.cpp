@@ -53,6 +53,15 @@ struct CommitRequest {
   std::promise<Result<IntakeReceipt>> done;
 };
 
+// Several events from one caller, committed in one transaction, answered with one callback.
+struct BatchCommitRequest {
+  std::vector<NewInboundEvent> events;
+  // Empty when every event is valid; else the error of each invalid event (OK for the others),
+  // which is answered without touching the database.
+  std::vector<Status> invalid;
+  Store::InboundBatchDone done;
+};
+
 struct PayloadRequest {
   std::int64_t id = 0;
   AuditEntry audit;
@@ -75,8 +84,14 @@ struct WorkRequest {
   std::promise<Status> done;
 };
 
-using Request =
-    std::variant<CommitRequest, PayloadRequest, AuditRequest, CheckpointRequest, WorkRequest>;
+using Request = std::variant<CommitRequest, BatchCommitRequest, PayloadRequest, AuditRequest,
+                             CheckpointRequest, WorkRequest>;
+
+// Events a request adds to a transaction (max_batch and max_queue count events).
+std::size_t weightOf(const Request& request) {
+  const auto* batch = std::get_if<BatchCommitRequest>(&request);
+  return batch != nullptr ? std::max<std::size_t>(batch->events.size(), 1) : 1;
+}
 
 // Statements of store extensions, prepared once per connection, keyed by their SQL text.
 using StatementCache = std::map<std::string, Statement, std::less<>>;
@@ -94,6 +109,7 @@ Result<Statement*> cachedStatement(sqlite3* db, StatementCache& cache, std::stri
 struct Outcome {
   Status status;
   IntakeReceipt receipt;
+  std::vector<IntakeReceipt> receipts;  // of a BatchCommitRequest, one per event
   std::string payload;
   std::int64_t id = 0;  // seq of an appended audit record, id of an appended checkpoint
 };
@@ -212,6 +228,8 @@ class SqliteStore::Impl {
   void close();
 
   Result<IntakeReceipt> commitInbound(NewInboundEvent event, Deadline deadline);
+  void commitInboundBatch(std::vector<NewInboundEvent> events, Deadline deadline,
+                          Store::InboundBatchDone done);
   Result<std::string> readSealedPayload(std::int64_t id, const AuditEntry& audit);
   Result<std::vector<InboundEventRecord>> listInbound(const InboundQuery& query);
   Result<InboundEventRecord> getInbound(std::int64_t id);
@@ -231,7 +249,8 @@ class SqliteStore::Impl {
  private:
   // Queues a request unless closing or full; notifies the writer.
   // Queues a request; wakes the writer thread only when asked (a commit first tries to lead).
-  Status enqueue(Request request, bool wake_writer);
+  // Moves from `request` only when it is queued.
+  Status enqueue(Request&& request, bool wake_writer);
   // Takes up to max_batch queued requests into batch_ and marks writing_; false when none.
   // Called with mu_ held.
   bool takeBatch();
@@ -242,7 +261,9 @@ class SqliteStore::Impl {
   void writerLoop();
   void runBatch();
   Status runTransaction(std::int64_t now_ms);
-  Status commitEvent(CommitRequest& request, Outcome& outcome, std::int64_t now_ms);
+  Status commitEvent(const NewInboundEvent& e, IntakeReceipt& receipt, std::int64_t now_ms);
+  // Answers a finished batch request (`failure` is the whole transaction's).
+  static void completeBatch(BatchCommitRequest& batch, Outcome& outcome, const Status& failure);
   Status readPayload(PayloadRequest& request, Outcome& outcome, std::int64_t now_ms);
   Status runRequest(Request& request, Outcome& outcome, std::int64_t now_ms);
   Status runWork(WorkRequest& request, Outcome& outcome, std::int64_t now_ms);
@@ -255,6 +276,10 @@ class SqliteStore::Impl {
 
   const SqliteStoreSettings settings_;
   const ClockPtr clock_;
+  // commitInboundBatch() runs the commit on the caller's thread when nobody is writing and the
+  // commit does not wait for an fsync ("process"); with "power" the writer thread commits, so
+  // the caller (an adapter's I/O thread) keeps reading while the WAL is synced.
+  const bool lead_batches_ = settings_.durability != "power";
   int schema_version_ = 0;
 
   // Queue between callers and the writer.
@@ -262,6 +287,7 @@ class SqliteStore::Impl {
   std::condition_variable work_cv_;    // the writer waits for work
   std::condition_variable queued_cv_;  // waitUntilQueued() waits for requests
   std::deque<Request> queue_;
+  std::size_t queued_events_ = 0;  // sum of weightOf() over queue_
   bool closing_ = false;
   bool held_ = false;
   // A batch is being written, by the writer thread or by a caller leading the commit. Whoever
@@ -461,15 +487,18 @@ void SqliteStore::Impl::close() {
   write_db_.reset();
 }
 
-Status SqliteStore::Impl::enqueue(Request request, bool wake_writer) {
+Status SqliteStore::Impl::enqueue(Request&& request, bool wake_writer) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (closing_) {
       return Status::unavailable("store is closing");
     }
-    if (queue_.size() >= static_cast<std::size_t>(settings_.max_queue)) {
+    const std::size_t weight = weightOf(request);
+    if (!queue_.empty() &&
+        queued_events_ + weight > static_cast<std::size_t>(settings_.max_queue)) {
       return Status::unavailable("store queue full");
     }
+    queued_events_ += weight;
     queue_.push_back(std::move(request));
   }
   if (wake_writer) {
@@ -480,12 +509,20 @@ Status SqliteStore::Impl::enqueue(Request request, bool wake_writer) {
 }
 
 bool SqliteStore::Impl::takeBatch() {
-  const std::size_t count = std::min(queue_.size(), static_cast<std::size_t>(settings_.max_batch));
-  for (std::size_t i = 0; i < count; ++i) {
+  // Up to max_batch events; a request is never split, and the first is always taken.
+  const auto max_events = static_cast<std::size_t>(settings_.max_batch);
+  std::size_t events = 0;
+  while (!queue_.empty()) {
+    const std::size_t weight = weightOf(queue_.front());
+    if (!batch_.empty() && events + weight > max_events) {
+      break;
+    }
+    events += weight;
+    queued_events_ -= weight;
     batch_.push_back(std::move(queue_.front()));
     queue_.pop_front();
   }
-  writing_ = count > 0;
+  writing_ = !batch_.empty();
   return writing_;
 }
 
@@ -541,6 +578,47 @@ Result<IntakeReceipt> SqliteStore::Impl::commitInbound(NewInboundEvent event, De
         "store commit did not finish before the deadline (it may still commit)");
   }
   return done.get();
+}
+
+void SqliteStore::Impl::commitInboundBatch(std::vector<NewInboundEvent> events, Deadline deadline,
+                                           Store::InboundBatchDone done) {
+  if (events.empty()) {
+    done({});
+    return;
+  }
+  if (clock_->steadyNow() >= deadline) {
+    done(std::vector<Result<IntakeReceipt>>(
+        events.size(),
+        Status::deadlineExceeded("deadline passed before the events reached the store")));
+    return;
+  }
+  BatchCommitRequest request;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    Status invalid;
+    if (events[i].dedupe_key.empty()) {
+      invalid = Status::invalidArgument("inbound event has an empty dedupe_key");
+    } else if (events[i].payload_bytes >
+               static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+      invalid = Status::invalidArgument("inbound event payload_bytes out of range");
+    }
+    if (!invalid.isOk()) {
+      request.invalid.resize(events.size());
+      request.invalid[i] = std::move(invalid);
+    }
+  }
+  const std::size_t count = events.size();
+  request.events = std::move(events);
+  request.done = std::move(done);
+  Request queued_request(std::move(request));
+  const Status queued = enqueue(std::move(queued_request), /*wake_writer=*/!lead_batches_);
+  if (!queued.isOk()) {  // not queued: the request, and its callback, are still here
+    std::get<BatchCommitRequest>(queued_request)
+        .done(std::vector<Result<IntakeReceipt>>(count, queued));
+    return;
+  }
+  if (lead_batches_) {
+    leadCommit();
+  }
 }
 
 Result<std::string> SqliteStore::Impl::readSealedPayload(std::int64_t id, const AuditEntry& audit) {
@@ -605,7 +683,9 @@ void SqliteStore::Impl::runBatch() {
   }
   for (std::size_t i = 0; i < batch_.size(); ++i) {
     Outcome& outcome = outcomes_[i];
-    if (auto* commit = std::get_if<CommitRequest>(&batch_[i])) {
+    if (auto* batch = std::get_if<BatchCommitRequest>(&batch_[i])) {
+      completeBatch(*batch, outcome, failure);
+    } else if (auto* commit = std::get_if<CommitRequest>(&batch_[i])) {
       if (!failure.isOk()) {
         commit->done.set_value(failure);
       } else if (!outcome.status.isOk()) {
@@ -653,7 +733,16 @@ Status SqliteStore::Impl::runTransaction(std::int64_t now_ms) {
 
 Status SqliteStore::Impl::runRequest(Request& request, Outcome& outcome, std::int64_t now_ms) {
   if (auto* commit = std::get_if<CommitRequest>(&request)) {
-    return commitEvent(*commit, outcome, now_ms);
+    return commitEvent(commit->event, outcome.receipt, now_ms);
+  }
+  if (auto* batch = std::get_if<BatchCommitRequest>(&request)) {
+    outcome.receipts.assign(batch->events.size(), IntakeReceipt{});
+    for (std::size_t i = 0; i < batch->events.size(); ++i) {
+      if (batch->invalid.empty() || batch->invalid[i].isOk()) {
+        GW_RETURN_IF_ERROR(commitEvent(batch->events[i], outcome.receipts[i], now_ms));
+      }
+    }
+    return Status::ok();
   }
   if (auto* read = std::get_if<PayloadRequest>(&request)) {
     return readPayload(*read, outcome, now_ms);
@@ -844,9 +933,29 @@ void SqliteStore::Impl::checkpointerLoop() {
   }
 }
 
-Status SqliteStore::Impl::commitEvent(CommitRequest& request, Outcome& outcome,
+void SqliteStore::Impl::completeBatch(BatchCommitRequest& batch, Outcome& outcome,
+                                      const Status& failure) {
+  std::vector<Result<IntakeReceipt>> results;
+  results.reserve(batch.events.size());
+  for (std::size_t i = 0; i < batch.events.size(); ++i) {
+    if (!batch.invalid.empty() && !batch.invalid[i].isOk()) {
+      results.push_back(batch.invalid[i]);
+    } else if (!failure.isOk()) {
+      results.push_back(failure);
+    } else if (i < outcome.receipts.size()) {
+      results.push_back(outcome.receipts[i]);
+    } else {
+      results.push_back(Status::internal("no receipt for a batch event"));
+    }
+  }
+  try {
+    batch.done(std::move(results));
+  } catch (...) {  // the callback's bug must not take the writer (and every caller) down
+  }
+}
+
+Status SqliteStore::Impl::commitEvent(const NewInboundEvent& e, IntakeReceipt& receipt,
                                       std::int64_t now_ms) {
-  const NewInboundEvent& e = request.event;
   std::int64_t id = 0;
   bool duplicate = false;
   {
@@ -881,8 +990,8 @@ Status SqliteStore::Impl::commitEvent(CommitRequest& request, Outcome& outcome,
     GW_RETURN_IF_ERROR(stepDone(s, "cannot insert an inbound event"));
     id = sqlite3_last_insert_rowid(write_db_.get());
   }
-  outcome.receipt.event_id = id;
-  outcome.receipt.duplicate = duplicate;
+  receipt.event_id = id;
+  receipt.duplicate = duplicate;
 
   audit_.time = fromUnixMillis(now_ms);
   audit_.actor.assign("listener:").append(e.listener);
@@ -1123,6 +1232,11 @@ Result<std::shared_ptr<SqliteStore>> SqliteStore::open(const SqliteStoreSettings
 
 Result<IntakeReceipt> SqliteStore::commitInbound(NewInboundEvent event, Deadline deadline) {
   return impl_->commitInbound(std::move(event), deadline);
+}
+
+void SqliteStore::commitInboundBatch(std::vector<NewInboundEvent> events, Deadline deadline,
+                                     InboundBatchDone done) {
+  impl_->commitInboundBatch(std::move(events), deadline, std::move(done));
 }
 
 Result<std::vector<InboundEventRecord>> SqliteStore::listInbound(const InboundQuery& query) {

@@ -43,9 +43,10 @@ struct SqliteStoreSettings {
   // "process": a commit survives a crash or kill -9 of the gateway (WAL, synchronous=NORMAL);
   // "power": it also survives an OS crash or power loss (synchronous=FULL, one fsync per batch).
   std::string durability = "process";
-  // Most events (and payload reads) written in one group-commit transaction.
+  // Most events (and payload reads) written in one group-commit transaction (a batch from
+  // commitInboundBatch() is never split, so one larger than this is written alone).
   int max_batch = 1024;
-  // Most requests waiting for the writer; beyond it commitInbound() answers Unavailable.
+  // Most events waiting for the writer; beyond it commitInbound() answers Unavailable.
   int max_queue = 10000;
   // How long a statement waits for a lock held by another connection or process, in ms.
   int busy_timeout_ms = 5000;
@@ -84,6 +85,13 @@ class SqliteStore final : public Store {
   // Errors besides the Store contract: InvalidArgument (empty dedupe_key), Unavailable "store
   // queue full" (max_queue requests already waiting) and "store is closing".
   Result<IntakeReceipt> commitInbound(NewInboundEvent event, Deadline deadline) override;
+  // One request in the group-commit queue (its events count towards max_batch and max_queue;
+  // a batch is never split across transactions). With durability "process" the caller commits
+  // it on its own thread when nobody is writing (no thread hop; `done` runs before this
+  // returns); with "power" the writer thread commits it and runs `done`, so the caller is not
+  // blocked by the fsync. A full queue or a closing store answers every event Unavailable.
+  void commitInboundBatch(std::vector<NewInboundEvent> events, Deadline deadline,
+                          InboundBatchDone done) override;
   Result<std::vector<InboundEventRecord>> listInbound(const InboundQuery& query) override;
   // NotFound for an unknown id.
   Result<InboundEventRecord> getInbound(std::int64_t id) override;

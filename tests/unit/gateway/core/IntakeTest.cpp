@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "gateway/core/Intake.h"
-
 #include <gtest/gtest.h>
 
 #include <memory>
 #include <thread>
 #include <vector>
 
+#include "gateway/core/Intake.h"
 #include "tests/support/FailingStore.h"
 #include "tests/support/FakeCipher.h"
 #include "tests/support/InMemoryStore.h"
@@ -27,7 +26,9 @@ InboundEvent adtEvent(std::string control_id, std::string facility = "DEMO_HOSP"
   return e;
 }
 
-Deadline soon() { return std::chrono::steady_clock::now() + std::chrono::seconds(5); }
+Deadline soon() {
+  return std::chrono::steady_clock::now() + std::chrono::seconds(5);
+}
 
 class IntakeTest : public ::testing::Test {
  protected:
@@ -131,6 +132,103 @@ TEST_F(IntakeTest, RefusesAfterShutdownBegins) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::Unavailable);
   EXPECT_EQ(store_->eventCount(), 0u);
+}
+
+// Runs acceptBatch() and returns its results (the fakes complete on the caller's thread).
+std::vector<Result<IntakeReceipt>> acceptAll(Intake& intake, std::vector<InboundEvent> events) {
+  std::vector<Result<IntakeReceipt>> out;
+  bool called = false;
+  intake.acceptBatch(std::move(events), soon(), [&](std::vector<Result<IntakeReceipt>> results) {
+    EXPECT_FALSE(called) << "done called twice";
+    called = true;
+    out = std::move(results);
+  });
+  EXPECT_TRUE(called);
+  return out;
+}
+
+TEST_F(IntakeTest, BatchCommitsValidEventsTogetherAndAnswersEachInPlace) {
+  InboundEvent no_id = adtEvent("");
+  std::vector<InboundEvent> events = {adtEvent("B1"), no_id, adtEvent("B2")};
+  const std::vector<Result<IntakeReceipt>> results = acceptAll(intake_, std::move(events));
+  ASSERT_EQ(results.size(), 3u);
+  ASSERT_TRUE(results[0].ok()) << results[0].status().toString();
+  EXPECT_EQ(results[1].status().code(), StatusCode::InvalidArgument);
+  ASSERT_TRUE(results[2].ok()) << results[2].status().toString();
+  EXPECT_NE(results[0]->event_id, results[2]->event_id);
+  // The two valid events reached the store as one batch, sealed like accept() seals them.
+  EXPECT_EQ(store_->batchSizes(), std::vector<std::size_t>{2});
+  Result<InboundEventRecord> record = store_->getInbound(results[2]->event_id);
+  ASSERT_TRUE(record.ok());
+  EXPECT_EQ(record->control_id, "B2");
+  EXPECT_EQ(record->dedupe_key, Intake::dedupeKey(adtEvent("B2")));
+  AuditEntry view;
+  view.actor = "operator:test";
+  view.action = "viewed_payload";
+  Result<std::string> sealed = store_->readSealedPayload(results[2]->event_id, view);
+  ASSERT_TRUE(sealed.ok());
+  EXPECT_EQ(sealed->find("Testpatient"), std::string::npos);
+  EXPECT_EQ(intake_.stats().accepted, 2u);
+  EXPECT_EQ(intake_.stats().rejected, 1u);
+}
+
+TEST_F(IntakeTest, ResendWithinOneBatchIsADuplicateOfTheFirst) {
+  const std::vector<Result<IntakeReceipt>> results =
+      acceptAll(intake_, {adtEvent("D1"), adtEvent("D2"), adtEvent("D1")});
+  ASSERT_EQ(results.size(), 3u);
+  ASSERT_TRUE(results[0].ok() && results[2].ok());
+  EXPECT_FALSE(results[0]->duplicate);
+  EXPECT_TRUE(results[2]->duplicate);
+  EXPECT_EQ(results[0]->event_id, results[2]->event_id);
+  EXPECT_EQ(store_->eventCount(), 2u);
+  EXPECT_EQ(intake_.stats().duplicates, 1u);
+}
+
+TEST_F(IntakeTest, BatchWithNothingValidNeverReachesTheStore) {
+  const std::vector<Result<IntakeReceipt>> results = acceptAll(intake_, {adtEvent("")});
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].status().code(), StatusCode::InvalidArgument);
+  EXPECT_TRUE(store_->batchSizes().empty());
+}
+
+TEST_F(IntakeTest, BatchAfterShutdownBeginsIsRefused) {
+  intake_.beginShutdown();
+  const std::vector<Result<IntakeReceipt>> results =
+      acceptAll(intake_, {adtEvent("S1"), adtEvent("S2")});
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].status().code(), StatusCode::Unavailable);
+  EXPECT_EQ(results[1].status().code(), StatusCode::Unavailable);
+  EXPECT_EQ(store_->eventCount(), 0u);
+}
+
+TEST(IntakeFailureTest, FailedBatchCommitAnswersEveryEventAndStoresNothing) {
+  // The store fails the second event's commit: as a transaction, the whole batch fails.
+  auto store = std::make_shared<test::FailingStore>(nullptr, 2, StatusCode::Unavailable);
+  Intake intake(store, std::make_shared<test::FakeCipher>(), std::make_shared<SystemClock>());
+  const std::vector<Result<IntakeReceipt>> results =
+      acceptAll(intake, {adtEvent("F1"), adtEvent("F2"), adtEvent("F3")});
+  ASSERT_EQ(results.size(), 3u);
+  for (const Result<IntakeReceipt>& r : results) {
+    EXPECT_EQ(r.status().code(), StatusCode::Unavailable);
+  }
+  auto* inner = dynamic_cast<test::InMemoryStore*>(store->inner().get());
+  ASSERT_NE(inner, nullptr);
+  EXPECT_EQ(inner->eventCount(), 0u);
+  EXPECT_EQ(intake.stats().failed, 3u);
+  EXPECT_EQ(intake.stats().accepted, 0u);
+}
+
+TEST(IntakeFailureTest, SealFailureInABatchFailsOnlyThatEvent) {
+  auto store = std::make_shared<test::InMemoryStore>();
+  auto cipher = std::make_shared<test::FakeCipher>();
+  Intake intake(store, cipher, std::make_shared<SystemClock>());
+  cipher->failNextSeal();
+  const std::vector<Result<IntakeReceipt>> results =
+      acceptAll(intake, {adtEvent("E1"), adtEvent("E2")});
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_FALSE(results[0].ok());
+  ASSERT_TRUE(results[1].ok());
+  EXPECT_EQ(store->eventCount(), 1u);
 }
 
 TEST_F(IntakeTest, ConcurrentResendsStoreOneEvent) {

@@ -1,6 +1,4 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "adapters/inbound/mllp/MllpAdapter.h"
-
 #include <Poco/Exception.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
@@ -12,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "adapters/inbound/mllp/MllpAdapter.h"
 #include "tests/support/TestSupport.h"
 #include "tests/unit/adapters/inbound/mllp/FakeSink.h"
 #include "tests/unit/adapters/inbound/mllp/MllpTestClient.h"
@@ -26,16 +25,18 @@ using test::field;
 using test::MllpTestClient;
 using test::waitFor;
 
-MllpSettings loopbackSettings() {
-  MllpSettings s;
-  s.name = "adt";
-  s.host = "127.0.0.1";
-  s.port = 0;
-  return s;
-}
-
-class MllpAdapterTest : public ::testing::Test {
+// Every behaviour here holds for both I/O models of a plain-TCP listener.
+class MllpAdapterTest : public ::testing::TestWithParam<std::string> {
  protected:
+  MllpSettings loopbackSettings() const {
+    MllpSettings s;
+    s.name = "adt";
+    s.host = "127.0.0.1";
+    s.port = 0;
+    s.io_model = GetParam();
+    return s;
+  }
+
   ~MllpAdapterTest() override {
     if (adapter_) {
       adapter_->stop();
@@ -58,7 +59,7 @@ class MllpAdapterTest : public ::testing::Test {
   InboundAdapterPtr adapter_;
 };
 
-TEST_F(MllpAdapterTest, BoundAddressHasTheActualPort) {
+TEST_P(MllpAdapterTest, BoundAddressHasTheActualPort) {
   start();
   const Poco::Net::SocketAddress bound(address());
   EXPECT_EQ(bound.host().toString(), "127.0.0.1");
@@ -66,7 +67,7 @@ TEST_F(MllpAdapterTest, BoundAddressHasTheActualPort) {
   EXPECT_EQ(adapter_->name(), "adt");
 }
 
-TEST_F(MllpAdapterTest, AnswersAaAfterSinkCommitsWithEventFields) {
+TEST_P(MllpAdapterTest, AnswersAaAfterSinkCommitsWithEventFields) {
   start();
   MllpTestClient client(address());
   const std::string message = adtMessage("MSG00001");
@@ -105,7 +106,7 @@ TEST_F(MllpAdapterTest, AnswersAaAfterSinkCommitsWithEventFields) {
   EXPECT_EQ(stats().connections_accepted, 1U);
 }
 
-TEST_F(MllpAdapterTest, AckControlIdsAreFresh) {
+TEST_P(MllpAdapterTest, AckControlIdsAreFresh) {
   start();
   MllpTestClient client(address());
   ASSERT_TRUE(client.sendFrame(adtMessage("A1")));
@@ -117,7 +118,7 @@ TEST_F(MllpAdapterTest, AckControlIdsAreFresh) {
   EXPECT_NE(field(*first, "MSH", 10), "A1");
 }
 
-TEST_F(MllpAdapterTest, AnswersAeWithErrWhenControlIdIsMissing) {
+TEST_P(MllpAdapterTest, AnswersAeWithErrWhenControlIdIsMissing) {
   start();
   MllpTestClient client(address());
   ASSERT_TRUE(client.sendFrame(adtMessage("")));
@@ -137,7 +138,7 @@ TEST_F(MllpAdapterTest, AnswersAeWithErrWhenControlIdIsMissing) {
   EXPECT_EQ(field(*next, "MSA", 1), "AA");
 }
 
-TEST_F(MllpAdapterTest, AnswersBestEffortAeWhenThereIsNoMsh) {
+TEST_P(MllpAdapterTest, AnswersBestEffortAeWhenThereIsNoMsh) {
   start();
   MllpTestClient client(address());
   ASSERT_TRUE(client.sendFrame("this is not HL7"));
@@ -148,7 +149,7 @@ TEST_F(MllpAdapterTest, AnswersBestEffortAeWhenThereIsNoMsh) {
   EXPECT_FALSE(field(*ack, "ERR", 3).empty());
 }
 
-TEST_F(MllpAdapterTest, EmptyFrameGetsAeAndConnectionStaysOpen) {
+TEST_P(MllpAdapterTest, EmptyFrameGetsAeAndConnectionStaysOpen) {
   start();
   MllpTestClient client(address());
   ASSERT_TRUE(client.sendRaw("\x0B\x1C\x0D"));
@@ -161,7 +162,7 @@ TEST_F(MllpAdapterTest, EmptyFrameGetsAeAndConnectionStaysOpen) {
   EXPECT_EQ(field(*next, "MSA", 1), "AA");
 }
 
-TEST_F(MllpAdapterTest, AnswersArAndNeverAaWhenSinkIsUnavailable) {
+TEST_P(MllpAdapterTest, AnswersArAndNeverAaWhenSinkIsUnavailable) {
   start();
   sink_.failWith(StatusCode::Unavailable);
   MllpTestClient client(address());
@@ -176,7 +177,7 @@ TEST_F(MllpAdapterTest, AnswersArAndNeverAaWhenSinkIsUnavailable) {
   EXPECT_EQ(stats().acks_aa, 0U);
 }
 
-TEST_F(MllpAdapterTest, AnswersAeWhenSinkRejectsTheContent) {
+TEST_P(MllpAdapterTest, AnswersAeWhenSinkRejectsTheContent) {
   start();
   sink_.failWith(StatusCode::InvalidArgument);
   MllpTestClient client(address());
@@ -186,7 +187,7 @@ TEST_F(MllpAdapterTest, AnswersAeWhenSinkRejectsTheContent) {
   EXPECT_EQ(field(*ack, "MSA", 1), "AE");
 }
 
-TEST_F(MllpAdapterTest, AnswersArForSendingFacilityNotAllowed) {
+TEST_P(MllpAdapterTest, AnswersArForSendingFacilityNotAllowed) {
   MllpSettings settings = loopbackSettings();
   settings.allowed_sending_facilities = {"HOSP", "CLINIC"};
   start(settings);
@@ -209,7 +210,7 @@ TEST_F(MllpAdapterTest, AnswersArForSendingFacilityNotAllowed) {
   EXPECT_EQ(sink_.events()[0].sending_facility, "CLINIC^1.2.3.4^ISO");
 }
 
-TEST_F(MllpAdapterTest, OversizedFrameGetsArWithControlIdThenClose) {
+TEST_P(MllpAdapterTest, OversizedFrameGetsArWithControlIdThenClose) {
   MllpSettings settings = loopbackSettings();
   settings.max_frame_bytes = 1024;
   start(settings);
@@ -226,7 +227,7 @@ TEST_F(MllpAdapterTest, OversizedFrameGetsArWithControlIdThenClose) {
   EXPECT_EQ(stats().oversized_frames, 1U);
 }
 
-TEST_F(MllpAdapterTest, IdleTimeoutClosesTheConnection) {
+TEST_P(MllpAdapterTest, IdleTimeoutClosesTheConnection) {
   MllpSettings settings = loopbackSettings();
   settings.idle_timeout_seconds = 1;
   start(settings);
@@ -235,7 +236,7 @@ TEST_F(MllpAdapterTest, IdleTimeoutClosesTheConnection) {
   EXPECT_TRUE(waitFor([&] { return stats().idle_timeouts == 1; }, seconds(5)));
 }
 
-TEST_F(MllpAdapterTest, GarbageDoesNotKeepAConnectionAlive) {
+TEST_P(MllpAdapterTest, GarbageDoesNotKeepAConnectionAlive) {
   MllpSettings settings = loopbackSettings();
   settings.idle_timeout_seconds = 1;
   start(settings);
@@ -250,7 +251,7 @@ TEST_F(MllpAdapterTest, GarbageDoesNotKeepAConnectionAlive) {
   EXPECT_GE(stats().bytes_skipped, 5U);
 }
 
-TEST_F(MllpAdapterTest, PartialFrameTimeoutClosesTheConnection) {
+TEST_P(MllpAdapterTest, PartialFrameTimeoutClosesTheConnection) {
   MllpSettings settings = loopbackSettings();
   settings.partial_frame_timeout_seconds = 1;
   start(settings);
@@ -262,7 +263,7 @@ TEST_F(MllpAdapterTest, PartialFrameTimeoutClosesTheConnection) {
   EXPECT_EQ(sink_.calls(), 0U);
 }
 
-TEST_F(MllpAdapterTest, TricklingSenderIsClosedAtThePartialFrameTimeout) {
+TEST_P(MllpAdapterTest, TricklingSenderIsClosedAtThePartialFrameTimeout) {
   MllpSettings settings = loopbackSettings();
   settings.partial_frame_timeout_seconds = 1;
   start(settings);
@@ -278,7 +279,7 @@ TEST_F(MllpAdapterTest, TricklingSenderIsClosedAtThePartialFrameTimeout) {
   EXPECT_EQ(sink_.calls(), 0U);
 }
 
-TEST_F(MllpAdapterTest, GarbageBeforeFrameIsSkippedAndCounted) {
+TEST_P(MllpAdapterTest, GarbageBeforeFrameIsSkippedAndCounted) {
   start();
   MllpTestClient client(address());
   ASSERT_TRUE(client.sendRaw("garbage\r\n\x0B" + adtMessage("G1") + "\x1C\x0D"));
@@ -289,7 +290,7 @@ TEST_F(MllpAdapterTest, GarbageBeforeFrameIsSkippedAndCounted) {
   EXPECT_EQ(stats().bytes_skipped, 9U);
 }
 
-TEST_F(MllpAdapterTest, FrameWithoutTrailingCarriageReturnIsAnswered) {
+TEST_P(MllpAdapterTest, FrameWithoutTrailingCarriageReturnIsAnswered) {
   start();
   MllpTestClient client(address());
   ASSERT_TRUE(client.sendRaw("\x0B" + adtMessage("NOCR") + "\x1C"));
@@ -298,7 +299,7 @@ TEST_F(MllpAdapterTest, FrameWithoutTrailingCarriageReturnIsAnswered) {
   EXPECT_EQ(field(*ack, "MSA", 1), "AA");
 }
 
-TEST_F(MllpAdapterTest, PipelinedFramesAreAnsweredInOrder) {
+TEST_P(MllpAdapterTest, PipelinedFramesAreAnsweredInOrder) {
   start();
   MllpTestClient client(address());
   std::string bytes;
@@ -318,7 +319,7 @@ TEST_F(MllpAdapterTest, PipelinedFramesAreAnsweredInOrder) {
   EXPECT_EQ(events[2].control_id, "P3");
 }
 
-TEST_F(MllpAdapterTest, EnhancedModeAnswersCaForAlAndNothingForNe) {
+TEST_P(MllpAdapterTest, EnhancedModeAnswersCaForAlAndNothingForNe) {
   start();
   MllpTestClient client(address());
   ASSERT_TRUE(client.sendFrame(adtMessage("NE1", "HOSP", "NE")));
@@ -332,7 +333,7 @@ TEST_F(MllpAdapterTest, EnhancedModeAnswersCaForAlAndNothingForNe) {
   EXPECT_TRUE(waitFor([&] { return stats().acks_ca == 1; }, seconds(5)));
 }
 
-TEST_F(MllpAdapterTest, EnhancedModeErrorGetsCr) {
+TEST_P(MllpAdapterTest, EnhancedModeErrorGetsCr) {
   start();
   sink_.failWith(StatusCode::Unavailable);
   MllpTestClient client(address());
@@ -342,7 +343,7 @@ TEST_F(MllpAdapterTest, EnhancedModeErrorGetsCr) {
   EXPECT_EQ(field(*ack, "MSA", 1), "CR");
 }
 
-TEST_F(MllpAdapterTest, SinkThatThrowsIsAnsweredArAndServingContinues) {
+TEST_P(MllpAdapterTest, SinkThatThrowsIsAnsweredArAndServingContinues) {
   start();
   sink_.throwOnAccept(true);
   MllpTestClient client(address());
@@ -360,7 +361,7 @@ TEST_F(MllpAdapterTest, SinkThatThrowsIsAnsweredArAndServingContinues) {
   EXPECT_EQ(field(*next, "MSA", 1), "AA");
 }
 
-TEST_F(MllpAdapterTest, ConnectionsBeyondMaxConnectionsAreRefused) {
+TEST_P(MllpAdapterTest, ConnectionsBeyondMaxConnectionsAreRefused) {
   MllpSettings settings = loopbackSettings();
   settings.max_connections = 1;
   start(settings);
@@ -384,7 +385,7 @@ TEST_F(MllpAdapterTest, ConnectionsBeyondMaxConnectionsAreRefused) {
       seconds(10)));
 }
 
-TEST_F(MllpAdapterTest, BurstOfConnectionsNeverExceedsMaxConnections) {
+TEST_P(MllpAdapterTest, BurstOfConnectionsNeverExceedsMaxConnections) {
   MllpSettings settings = loopbackSettings();
   settings.max_connections = 2;
   start(settings);
@@ -412,7 +413,7 @@ TEST_F(MllpAdapterTest, BurstOfConnectionsNeverExceedsMaxConnections) {
   EXPECT_EQ(stats().connections_accepted, 2U);
 }
 
-TEST_F(MllpAdapterTest, StopWaitsForTheFrameInFlightAndItsAck) {
+TEST_P(MllpAdapterTest, StopWaitsForTheFrameInFlightAndItsAck) {
   start();
   sink_.block();
   MllpTestClient client(address());
@@ -448,7 +449,7 @@ TEST_F(MllpAdapterTest, StopWaitsForTheFrameInFlightAndItsAck) {
   EXPECT_TRUE(client.waitClosed());
 }
 
-TEST_F(MllpAdapterTest, StopClosesIdleConnectionsPromptly) {
+TEST_P(MllpAdapterTest, StopClosesIdleConnectionsPromptly) {
   start();
   MllpTestClient client(address());
   ASSERT_TRUE(client.sendFrame(adtMessage("S1")));
@@ -460,7 +461,7 @@ TEST_F(MllpAdapterTest, StopClosesIdleConnectionsPromptly) {
   adapter_->stop();  // idempotent
 }
 
-TEST_F(MllpAdapterTest, StartFailsWithUnavailableWhenThePortIsTaken) {
+TEST_P(MllpAdapterTest, StartFailsWithUnavailableWhenThePortIsTaken) {
   Poco::Net::ServerSocket taken(Poco::Net::SocketAddress("127.0.0.1", 0));
   MllpSettings settings = loopbackSettings();
   settings.port = taken.address().port();
@@ -468,17 +469,16 @@ TEST_F(MllpAdapterTest, StartFailsWithUnavailableWhenThePortIsTaken) {
   ASSERT_TRUE(made.ok());
   const Status started = (*made)->start();
   EXPECT_EQ(started.code(), StatusCode::Unavailable);
-  EXPECT_NE(started.message().find("127.0.0.1:" + std::to_string(settings.port)),
-            std::string::npos)
+  EXPECT_NE(started.message().find("127.0.0.1:" + std::to_string(settings.port)), std::string::npos)
       << started.message();
 }
 
-TEST_F(MllpAdapterTest, StartTwiceIsAnError) {
+TEST_P(MllpAdapterTest, StartTwiceIsAnError) {
   start();
   EXPECT_EQ(adapter_->start().code(), StatusCode::Internal);
 }
 
-TEST_F(MllpAdapterTest, FactoryRejectsInvalidSettingsWithoutBinding) {
+TEST_P(MllpAdapterTest, FactoryRejectsInvalidSettingsWithoutBinding) {
   MllpSettings settings = loopbackSettings();
   settings.name = "";
   EXPECT_EQ(makeMllpAdapter(settings, sink_).status().code(), StatusCode::InvalidArgument);
@@ -491,6 +491,11 @@ TEST_F(MllpAdapterTest, FactoryRejectsInvalidSettingsWithoutBinding) {
   EXPECT_EQ(no_certificate.status().code(), StatusCode::InvalidArgument);
   EXPECT_NE(no_certificate.status().message().find("tls.certificate"), std::string::npos);
 }
+
+INSTANTIATE_TEST_SUITE_P(IoModel, MllpAdapterTest, ::testing::Values("reactor", "threads"),
+                         [](const ::testing::TestParamInfo<std::string>& param) {
+                           return param.param;
+                         });
 
 }  // namespace
 }  // namespace gw

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "adapters/inbound/mllp/MllpSettings.h"
-
 #include <gtest/gtest.h>
 
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "adapters/inbound/mllp/MllpSettings.h"
 
 namespace gw {
 namespace {
@@ -257,6 +257,34 @@ TEST(MllpSettingsTest, UnknownMinVersionIsAnError) {
   EXPECT_NE(findError(r.errors, "\"inbound.mllp[0].tls.min_version\" is \"1.1\""), nullptr)
       << r.errors.toString();
   EXPECT_EQ(r.settings.tls.min_version, "1.2");
+}
+
+TEST(MllpSettingsTest, ReadsIoModelAndRefusesUnknownOnes) {
+  Tree t;
+  EXPECT_EQ(readFrom(t.object({{"name", t.str("adt")}})).settings.io_model, "auto");
+  const Read threads = readFrom(t.object({{"name", t.str("adt")}, {"io_model", t.str("threads")}}));
+  EXPECT_TRUE(threads.errors.empty()) << threads.errors.toString();
+  EXPECT_EQ(threads.settings.io_model, "threads");
+  const Read unknown = readFrom(t.object({{"name", t.str("adt")}, {"io_model", t.str("fibers")}}));
+  EXPECT_NE(findError(unknown.errors, "\"inbound.mllp[0].io_model\" is \"fibers\""), nullptr)
+      << unknown.errors.toString();
+}
+
+TEST(MllpSettingsTest, ReactorWithTlsIsAnErrorAtTlsEnabled) {
+  Tree t;
+  const ConfigNode node = t.object({
+      {"name", t.str("adt")},
+      {"io_model", t.str("reactor")},
+      {"tls", t.object({{"enabled", t.boolean(true)},
+                        {"certificate", t.str("s.pem")},
+                        {"private_key", t.str("s.key")}})},
+  });
+  const Read r = readFrom(node);
+  ASSERT_EQ(r.errors.all().size(), 1U) << r.errors.toString();
+  const Status& error = r.errors.all()[0];
+  EXPECT_NE(error.message().find("\"inbound.mllp[0].io_model\" is \"reactor\""), std::string::npos)
+      << error.message();
+  EXPECT_TRUE(samePosition(*error.position(), node.find("tls")->find("enabled")->position()));
 }
 
 TEST(MllpSettingsTest, NonLoopbackHostWithoutTlsIsAllowed) {

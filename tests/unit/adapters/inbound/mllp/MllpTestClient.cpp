@@ -28,7 +28,9 @@ const bool kLogConfigured = [] {
 }();
 
 // Writing to a socket the server closed must fail, not kill the test.
-void ignoreSigpipe() { std::signal(SIGPIPE, SIG_IGN); }
+void ignoreSigpipe() {
+  std::signal(SIGPIPE, SIG_IGN);
+}
 
 }  // namespace
 
@@ -37,6 +39,22 @@ MllpTestClient::MllpTestClient(const std::string& address) {
   socket_.connect(Poco::Net::SocketAddress(address), Poco::Timespan(kConnectTimeoutSeconds, 0));
   socket_.setReceiveTimeout(Poco::Timespan(5, 0));
   socket_.setSendTimeout(Poco::Timespan(5, 0));
+}
+
+MllpTestClient::MllpTestClient(const std::string& address, int receive_buffer_bytes)
+    : socket_(Poco::Net::SocketAddress::IPv4) {
+  ignoreSigpipe();
+  socket_.setReceiveBufferSize(receive_buffer_bytes);
+  socket_.connect(Poco::Net::SocketAddress(address), Poco::Timespan(kConnectTimeoutSeconds, 0));
+  socket_.setReceiveTimeout(Poco::Timespan(5, 0));
+  socket_.setSendTimeout(Poco::Timespan(5, 0));
+}
+
+void MllpTestClient::shutdownSend() {
+  try {
+    socket_.shutdownSend();
+  } catch (const Poco::Exception&) {
+  }
 }
 
 MllpTestClient::MllpTestClient(const std::string& address, Poco::Net::Context::Ptr context)
@@ -50,7 +68,9 @@ MllpTestClient::MllpTestClient(const std::string& address, Poco::Net::Context::P
   socket_.setSendTimeout(Poco::Timespan(5, 0));
 }
 
-MllpTestClient::~MllpTestClient() { close(); }
+MllpTestClient::~MllpTestClient() {
+  close();
+}
 
 void MllpTestClient::close() {
   try {
@@ -64,8 +84,7 @@ bool MllpTestClient::sendRaw(const std::string& bytes) {
   try {
     std::size_t sent = 0;
     while (sent < bytes.size()) {
-      const int n =
-          socket_.sendBytes(bytes.data() + sent, static_cast<int>(bytes.size() - sent));
+      const int n = socket_.sendBytes(bytes.data() + sent, static_cast<int>(bytes.size() - sent));
       if (n <= 0) {
         return false;
       }
@@ -87,9 +106,9 @@ bool MllpTestClient::readSome(std::chrono::milliseconds wait) {
   }
   try {
     const bool buffered = secure_ && socket_.available() > 0;
-    if (!buffered && !socket_.poll(Poco::Timespan(wait.count() * 1000),
-                                   Poco::Net::Socket::SELECT_READ |
-                                       Poco::Net::Socket::SELECT_ERROR)) {
+    if (!buffered &&
+        !socket_.poll(Poco::Timespan(wait.count() * 1000),
+                      Poco::Net::Socket::SELECT_READ | Poco::Net::Socket::SELECT_ERROR)) {
       return true;
     }
     char buffer[16 * 1024];
@@ -142,12 +161,14 @@ bool MllpTestClient::waitClosed(std::chrono::milliseconds timeout) {
   return closed_;
 }
 
-std::string MllpTestClient::localAddress() const { return socket_.address().toString(); }
+std::string MllpTestClient::localAddress() const {
+  return socket_.address().toString();
+}
 
 std::string adtMessage(const std::string& control_id, const std::string& facility,
                        const std::string& accept_ack_type) {
-  return "MSH|^~\\&|EPIC|" + facility + "|GW|GWFAC|20240101120000||ADT^A01^ADT_A01|" +
-         control_id + "|P|2.5.1|||" + accept_ack_type +
+  return "MSH|^~\\&|EPIC|" + facility + "|GW|GWFAC|20240101120000||ADT^A01^ADT_A01|" + control_id +
+         "|P|2.5.1|||" + accept_ack_type +
          "\rEVN|A01|20240101120000\rPID|1||SYN123^^^HOSP^MR||Testpatient^Alice\r";
 }
 

@@ -19,6 +19,9 @@ class MllpTestClient {
  public:
   // Connects over plain TCP to "host:port"; throws Poco::Exception when refused.
   explicit MllpTestClient(const std::string& address);
+  // Connects over plain TCP with a receive buffer of `receive_buffer_bytes` (set before the
+  // connect, so the server sees a small window: a slow reader).
+  MllpTestClient(const std::string& address, int receive_buffer_bytes);
   // Connects and completes a TLS handshake with `context`; throws Poco::Exception on failure.
   MllpTestClient(const std::string& address, Poco::Net::Context::Ptr context);
   ~MllpTestClient();
@@ -35,6 +38,8 @@ class MllpTestClient {
   // True when the server closes the connection (EOF or reset) within `timeout`; frames that
   // arrive meanwhile are kept for readFrame().
   bool waitClosed(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // Half-closes: the server reads EOF, this end can still read.
+  void shutdownSend();
   // "ip:port" of this end, as the server sees it.
   std::string localAddress() const;
   void close();

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "tests/support/FailingStore.h"
-
 #include <gtest/gtest.h>
 
+#include "tests/support/FailingStore.h"
 #include "tests/support/InMemoryStore.h"
 
 namespace gw::test {
@@ -36,6 +35,29 @@ TEST(FailingStoreTest, FailsFromACallOnwards) {
   }
   store.failCall(1, StatusCode::Internal);  // already past: nothing fails any more
   EXPECT_TRUE(store.commitInbound(event("b"), Deadline::max()).ok());
+}
+
+std::vector<Result<IntakeReceipt>> commitBatch(Store& store, std::vector<NewInboundEvent> events) {
+  std::vector<Result<IntakeReceipt>> out;
+  store.commitInboundBatch(
+      std::move(events), Deadline::max(),
+      [&out](std::vector<Result<IntakeReceipt>> results) { out = std::move(results); });
+  return out;
+}
+
+TEST(FailingStoreTest, ABatchWithAFailingCallFailsAsAWhole) {
+  auto inner = std::make_shared<InMemoryStore>();
+  FailingStore store(inner, 3, StatusCode::Unavailable);
+  const auto first = commitBatch(store, {event("a"), event("b")});  // calls 1 and 2
+  ASSERT_EQ(first.size(), 2u);
+  EXPECT_TRUE(first[0].ok() && first[1].ok());
+  const auto second = commitBatch(store, {event("c"), event("d")});  // call 3 fails: both fail
+  ASSERT_EQ(second.size(), 2u);
+  EXPECT_EQ(second[0].status().code(), StatusCode::Unavailable);
+  EXPECT_EQ(second[1].status().code(), StatusCode::Unavailable);
+  EXPECT_EQ(store.commitCalls(), 4u);
+  EXPECT_EQ(inner->eventCount(), 2u);
+  EXPECT_EQ(inner->batchSizes(), std::vector<std::size_t>{2});
 }
 
 }  // namespace

@@ -345,7 +345,8 @@ TEST_F(SqliteStoreTest, ReopenKeepsDataAndContinuesAuditSequence) {
   ASSERT_EQ(audit.size(), 5u);
   EXPECT_EQ(audit.back().seq, 5);
   RawDatabase raw(settings_.path);
-  EXPECT_EQ(raw.query("SELECT version FROM schema_migrations"), (std::vector<std::string>{"1", "2", "3"}));
+  EXPECT_EQ(raw.query("SELECT version FROM schema_migrations"),
+            (std::vector<std::string>{"1", "2", "3"}));
 }
 
 TEST_F(SqliteStoreTest, RefusesANewerSchema) {
@@ -471,6 +472,141 @@ TEST_F(SqliteStoreTest, FailedStatementRollsBackTheWholeBatch) {
   ASSERT_EQ(audit.size(), 3u);
   EXPECT_EQ(audit[0].seq, 1);
   EXPECT_EQ(audit[2].seq, 3);
+}
+
+// What commitInboundBatch() delivered to its callback, and on which thread.
+struct BatchOutcome {
+  std::promise<std::vector<Result<IntakeReceipt>>> results;
+  std::thread::id thread;
+  std::atomic<int> calls{0};
+};
+
+Store::InboundBatchDone recordInto(BatchOutcome& outcome) {
+  return [&outcome](std::vector<Result<IntakeReceipt>> results) {
+    outcome.thread = std::this_thread::get_id();
+    if (++outcome.calls == 1) {
+      outcome.results.set_value(std::move(results));
+    }
+  };
+}
+
+TEST_F(SqliteStoreTest, BatchCommitsOnTheCallersThreadWithProcessDurability) {
+  auto store = open();
+  BatchOutcome outcome;
+  std::future<std::vector<Result<IntakeReceipt>>> done = outcome.results.get_future();
+  store->commitInboundBatch({event("k1", "B1"), event("k2", "B2"), event("k1", "B1")},
+                            kLongDeadline, recordInto(outcome));
+  // No thread hop: the results are there when the call returns.
+  ASSERT_EQ(done.wait_for(std::chrono::seconds(0)), std::future_status::ready);
+  EXPECT_EQ(outcome.thread, std::this_thread::get_id());
+  const std::vector<Result<IntakeReceipt>> results = done.get();
+  ASSERT_EQ(results.size(), 3u);
+  for (const Result<IntakeReceipt>& r : results) {
+    ASSERT_TRUE(r.ok()) << r.status().toString();
+  }
+  EXPECT_FALSE(results[0]->duplicate);
+  EXPECT_FALSE(results[1]->duplicate);
+  EXPECT_TRUE(results[2]->duplicate) << "a resend within the batch is a duplicate of the first";
+  EXPECT_EQ(results[2]->event_id, results[0]->event_id);
+  EXPECT_EQ(allEvents(*store).size(), 2u);
+  std::vector<std::string> actions;
+  for (const AuditRecord& r : allAudit(*store)) {
+    actions.push_back(r.entry.action + " " + r.entry.object);
+  }
+  EXPECT_EQ(actions,
+            (std::vector<std::string>{"received inbound_event:1", "received inbound_event:2",
+                                      "duplicate inbound_event:1"}));
+  EXPECT_EQ(outcome.calls.load(), 1);
+}
+
+TEST_F(SqliteStoreTest, BatchWithPowerDurabilityCommitsOnTheWriterAndReturnsAtOnce) {
+  settings_.durability = "power";
+  auto store = open();
+  store->holdWriterForTest();
+  BatchOutcome outcome;
+  std::future<std::vector<Result<IntakeReceipt>>> done = outcome.results.get_future();
+  store->commitInboundBatch({event("p1"), event("p2")}, kLongDeadline, recordInto(outcome));
+  // The caller was not kept waiting for the commit (and its fsync).
+  EXPECT_EQ(done.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout);
+  store->releaseWriterForTest();
+  const std::vector<Result<IntakeReceipt>> results = done.get();
+  EXPECT_NE(outcome.thread, std::this_thread::get_id());
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_TRUE(results[0].ok() && results[1].ok());
+  EXPECT_EQ(allEvents(*store).size(), 2u);
+}
+
+TEST_F(SqliteStoreTest, InvalidEventInABatchIsAnsweredAloneAndTheRestCommits) {
+  auto store = open();
+  BatchOutcome outcome;
+  std::future<std::vector<Result<IntakeReceipt>>> done = outcome.results.get_future();
+  store->commitInboundBatch({event("v1"), event(""), event("v3")}, kLongDeadline,
+                            recordInto(outcome));
+  const std::vector<Result<IntakeReceipt>> results = done.get();
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_TRUE(results[0].ok());
+  EXPECT_EQ(results[1].status().code(), StatusCode::InvalidArgument);
+  EXPECT_TRUE(results[2].ok());
+  EXPECT_EQ(allEvents(*store).size(), 2u);
+  EXPECT_EQ(allAudit(*store).size(), 2u);
+}
+
+TEST_F(SqliteStoreTest, FailedStatementRollsBackTheWholeBatchRequest) {
+  auto store = open();
+  RawDatabase raw(settings_.path);
+  raw.exec(
+      "CREATE TRIGGER poison BEFORE INSERT ON inbound_events WHEN NEW.control_id = 'POISON' "
+      "BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+  BatchOutcome outcome;
+  std::future<std::vector<Result<IntakeReceipt>>> done = outcome.results.get_future();
+  store->commitInboundBatch({event("a"), event("b", "POISON"), event("c")}, kLongDeadline,
+                            recordInto(outcome));
+  for (const Result<IntakeReceipt>& r : done.get()) {
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), StatusCode::Unavailable);
+    EXPECT_THAT(r.status().message(), HasSubstr("nothing was stored"));
+  }
+  EXPECT_TRUE(allEvents(*store).empty());
+  EXPECT_TRUE(allAudit(*store).empty());
+}
+
+TEST_F(SqliteStoreTest, BatchIsRefusedWhenClosedPastItsDeadlineOrOverTheQueueLimit) {
+  settings_.max_queue = 3;
+  auto store = open();
+  {
+    BatchOutcome outcome;
+    std::future<std::vector<Result<IntakeReceipt>>> done = outcome.results.get_future();
+    store->commitInboundBatch({event("d1"), event("d2")}, kNow, recordInto(outcome));
+    for (const Result<IntakeReceipt>& r : done.get()) {
+      EXPECT_EQ(r.status().code(), StatusCode::DeadlineExceeded);
+    }
+  }
+  store->holdWriterForTest();
+  std::future<Result<IntakeReceipt>> queued = std::async(
+      std::launch::async, [&store] { return store->commitInbound(event("q1"), kLongDeadline); });
+  store->waitUntilQueuedForTest(1);
+  {
+    // 1 queued + 3 would pass max_queue (3 events).
+    BatchOutcome outcome;
+    std::future<std::vector<Result<IntakeReceipt>>> done = outcome.results.get_future();
+    store->commitInboundBatch({event("f1"), event("f2"), event("f3")}, kLongDeadline,
+                              recordInto(outcome));
+    for (const Result<IntakeReceipt>& r : done.get()) {
+      EXPECT_EQ(r.status().code(), StatusCode::Unavailable);
+      EXPECT_EQ(r.status().message(), "store queue full");
+    }
+  }
+  store->releaseWriterForTest();
+  EXPECT_TRUE(queued.get().ok());
+  store->close();
+  {
+    BatchOutcome outcome;
+    std::future<std::vector<Result<IntakeReceipt>>> done = outcome.results.get_future();
+    store->commitInboundBatch({event("c1")}, kLongDeadline, recordInto(outcome));
+    const std::vector<Result<IntakeReceipt>> results = done.get();
+    ASSERT_EQ(results.size(), 1u);
+    EXPECT_EQ(results[0].status().message(), "store is closing");
+  }
 }
 
 TEST_F(SqliteStoreTest, LockedDatabaseIsUnavailable) {

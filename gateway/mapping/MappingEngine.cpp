@@ -17,7 +17,8 @@ using kainjow::mustache::data;
 
 // A variable's value: text, or a list for `many` variables. Empty means "the event lacks it".
 struct Value {
-  std::string text;
+  std::string text;  // formatted for templates
+  std::string raw;   // the first value as the event has it (keys, schedules)
   std::vector<std::string> list;
   bool many = false;
   bool empty() const { return many ? list.empty() : text.empty(); }
@@ -229,6 +230,9 @@ class Run {
       } else if (!got->empty()) {
         value.text = formatValue(got->front(), v.format);
       }
+      if (!got->empty()) {
+        value.raw = got->front();
+      }
       values_[v.name] = std::move(value);
     }
 
@@ -251,12 +255,12 @@ class Run {
       if (v.empty()) {
         return hold("missing_data", "missing " + name);
       }
-      clinical += "|" + (v.many ? v.list.front() : v.text);
+      clinical += "|" + v.raw;
     }
     GW_ASSIGN_OR_RETURN(clinical_key_, sha256Hex(clinical));
     if (!m_.visit_var.empty() && !values_[m_.visit_var].empty()) {
       GW_ASSIGN_OR_RETURN(visit_key_,
-                          sha256Hex("visit|" + patient_key_ + "|" + values_[m_.visit_var].text));
+                          sha256Hex("visit|" + patient_key_ + "|" + values_[m_.visit_var].raw));
     }
 
     if (m_.action == Mapping::Action::Retract) {
@@ -305,15 +309,22 @@ class Run {
       if (contains(m_.status_update, *status)) {
         update = true;
       } else if (!contains(m_.status_send, *status)) {
+        auto join = [](const std::vector<std::string>& list) {
+          std::string out;
+          for (const std::string& item : list) {
+            out += (out.empty() ? "" : ", ") + item;
+          }
+          return out.empty() ? std::string("none") : out;
+        };
         return decide(EventOutcome::Ignored, "ignored", "status",
-                      "status \"" + status->substr(0, 16) + "\" is not sent (sent: final" +
-                          std::string(m_.status_update.empty() ? "" : " and updates") + ")");
+                      "status \"" + status->substr(0, 16) + "\" is not sent (sent: " +
+                          join(m_.status_send) + "; updates: " + join(m_.status_update) + ")");
       }
       version = *status;
     }
     for (const std::string& name : m_.version_vars) {
       const Value& v = values_[name];
-      version += "|" + (v.many ? (v.list.empty() ? "" : v.list.front()) : v.text);
+      version += "|" + v.raw;
     }
     GW_ASSIGN_OR_RETURN(std::string idempotency_key,
                         sha256Hex("idem|" + m_.id + "|" + clinical_key_ + "|" + version + "|" +
@@ -334,9 +345,8 @@ class Run {
         continue;
       }
       if (isUnsent(p.state)) {
-        superseded.push_back(
-            {p.id, MessageState::Superseded,
-             update ? "superseded by a correction" : "superseded by a newer event"});
+        superseded.push_back({p.id, MessageState::Superseded,
+                              update ? "superseded by an update" : "superseded by a newer event"});
         supersedes = std::max(supersedes, p.id);
       } else if (isSent(p.state)) {
         supersedes = std::max(supersedes, p.id);
@@ -448,7 +458,7 @@ class Run {
     std::vector<std::string> reasons;
     if (!m_.schedule_variable.empty()) {
       std::optional<SystemTime> at =
-          parseEventTime(values_[m_.schedule_variable].text, settings.facility_time_zone);
+          parseEventTime(values_[m_.schedule_variable].raw, settings.facility_time_zone);
       if (!at) {
         return hold("missing_data", "missing " + m_.schedule_variable);
       }

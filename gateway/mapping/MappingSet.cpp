@@ -433,9 +433,10 @@ class Loader {
       errors_.add(member.second.position(),
                   "\"" + where + "\" must be a path string or an object with \"path\"");
     }
+    // Known even when its path is wrong, so templates using it do not add follow-on errors.
+    known.insert(v.name);
     if (path) {
       v.path = *path;
-      known.insert(v.name);
       m.variables.push_back(std::move(v));
     }
   }

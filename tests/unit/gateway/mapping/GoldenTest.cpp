@@ -43,7 +43,8 @@ std::vector<GoldenCase> findCases() {
     }
     for (const fs::directory_entry& file : fs::directory_iterator(dir.path())) {
       const std::string name = file.path().filename().string();
-      if (endsWith(name, ".expected.json") || endsWith(name, ".setup.json")) {
+      if (endsWith(name, ".expected.json") || endsWith(name, ".setup.json") ||
+          name.rfind("_", 0) == 0) {  // "_x.json": an input other cases map first
         continue;
       }
       const std::string ext = file.path().extension().string();
@@ -82,7 +83,12 @@ TEST_P(MappingGoldenTest, ProducesExpectedReport) {
   ConfigErrors errors;
   auto set = MappingSet::load((test::sourceDir() / "mappings").string(), settings, errors);
   ASSERT_NE(set, nullptr) << errors.toString();
-  Result<std::string> report = dryRun(*set, {c.input.string()}, setup);
+  std::vector<std::string> inputs;
+  for (const std::string& before : setup.before) {
+    inputs.push_back((c.input.parent_path() / before).string());
+  }
+  inputs.push_back(c.input.string());
+  Result<std::string> report = dryRun(*set, inputs, setup);
   ASSERT_TRUE(report.ok()) << report.status().toString();
 
   if (const char* update = std::getenv("GW_UPDATE_GOLDEN"); update != nullptr && *update == '1') {

@@ -4,6 +4,7 @@
 #include <map>
 #include <thread>
 
+#include "gateway/crypto/Digest.h"
 #include "gateway/daemon/EhrSimulator.h"
 #include "gateway/mapping/DryRun.h"
 #include "gateway/mapping/MappingEngine.h"
@@ -185,6 +186,8 @@ TEST(MappingEngineTest, PatientKeyDependsOnThePseudonymKeyOnly) {
   EXPECT_EQ(a, keyWith("key-a"));
   EXPECT_NE(a, keyWith("key-b"));
   EXPECT_EQ(a.find("SYN000202"), std::string::npos);
+  // DESIGN.md section 3: HMAC-SHA256(pseudonym key, assigning authority | identifier).
+  EXPECT_EQ(a, *hmacSha256Hex("key-a", "DEMO_HOSP|SYN000202"));
 }
 
 TEST(MappingEngineTest, ConcurrentMapCallsAgreeWithOneThread) {

@@ -68,7 +68,7 @@ TEST_F(MappingSetTest, ShippedMappingsLoad) {
   ConfigErrors errors;
   auto set = MappingSet::load((test::sourceDir() / "mappings").string(), MappingSettings{}, errors);
   ASSERT_NE(set, nullptr) << errors.toString();
-  EXPECT_EQ(set->mappings().size(), 8U);
+  EXPECT_EQ(set->mappings().size(), 9U);
   for (const Mapping& m : set->mappings()) {
     if (m.action == Mapping::Action::Notify) {
       EXPECT_NE(m.templatesFor("en"), nullptr) << m.id;

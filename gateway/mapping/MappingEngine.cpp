@@ -269,10 +269,13 @@ class Run {
     if (event_.source() != m_.source) {
       return false;
     }
-    if (std::none_of(m_.events.begin(), m_.events.end(),
-                     [&](const std::string& e) { return event_.isEvent(e); })) {
+    const auto event = std::find_if(m_.events.begin(), m_.events.end(),
+                                    [&](const std::string& e) { return event_.isEvent(e); });
+    if (event == m_.events.end()) {
       return false;
     }
+    // For reasons: "ADT^A13" as the message says, or the FHIR resource type that matched.
+    matched_event_ = m_.source == EventSource::Hl7v2 ? event_.describe() : *event;
     for (const Condition& c : m_.conditions) {
       Result<std::vector<std::string>> values = event_.values(c.path);
       if (!values.ok()) {
@@ -387,7 +390,7 @@ class Run {
       }
       if (isUnsent(p.state)) {
         result_.transitions.push_back(
-            {p.id, MessageState::Retracted, "cancelled by " + event_.describe()});
+            {p.id, MessageState::Retracted, "cancelled by " + matched_event_});
         ++retracted;
       } else if (isSent(p.state)) {
         ++already_sent;
@@ -657,6 +660,7 @@ class Run {
   std::string patient_key_;
   std::string clinical_key_;
   std::string visit_key_;
+  std::string matched_event_;
 };
 
 }  // namespace

@@ -114,48 +114,39 @@ std::string formatValue(const std::string& raw, Variable::Format format) {
   return out;
 }
 
-struct Tree {
-  std::map<std::string, Tree> children;
-  const Value* value = nullptr;
-};
-
-data toData(const Tree& tree) {
-  if (tree.value != nullptr) {
-    if (tree.value->many) {
-      data list{data::type::list};
-      for (const std::string& item : tree.value->list) {
-        list.push_back(data(item));
-      }
-      return list;
-    }
-    return data(tree.value->text);
-  }
-  data object{data::type::object};
-  for (const auto& [key, child] : tree.children) {
-    object.set(key, toData(child));
-  }
-  return object;
-}
-
+// The template view: "patient.given" becomes {"patient": {"given": ...}}. Built in place (kainjow's
+// set() copies its argument, so building children first would copy every subtree again).
 data buildData(const Values& values) {
-  Tree root;
+  data root{data::type::object};
   for (const auto& [name, value] : values) {
     if (value.empty()) {
       continue;  // absent: sections on it are false, and required ones were checked before
     }
-    Tree* node = &root;
+    data* node = &root;
     std::size_t start = 0;
-    while (true) {
-      const std::size_t dot = name.find('.', start);
-      node = &node->children[name.substr(start, dot == std::string::npos ? dot : dot - start)];
-      if (dot == std::string::npos) {
-        break;
+    for (std::size_t dot = name.find('.'); dot != std::string::npos;
+         start = dot + 1, dot = name.find('.', start)) {
+      const std::string part = name.substr(start, dot - start);
+      const data* child = node->get(part);
+      if (child == nullptr || !child->is_object()) {
+        node->set(part, data(data::type::object));
+        child = node->get(part);
       }
-      start = dot + 1;
+      // get() only offers const access; the tree is ours and not const.
+      node = const_cast<data*>(child);
     }
-    node->value = &value;
+    const std::string leaf = name.substr(start);
+    if (value.many) {
+      data list{data::type::list};
+      for (const std::string& item : value.list) {
+        list.push_back(data(item));
+      }
+      node->set(leaf, list);
+    } else {
+      node->set(leaf, data(value.text));
+    }
   }
-  return toData(root);
+  return root;
 }
 
 // kainjow's context resolves "a.b" by splitting the name with an istringstream on every lookup,

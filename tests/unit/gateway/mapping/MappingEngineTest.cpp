@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include "gateway/crypto/Digest.h"
@@ -291,6 +293,100 @@ TEST(MappingEngineTest, SimulatedEhrFeedIsMapped) {
   EXPECT_GT(messages_by_mapping["appointment-reminder"], 0);
   EXPECT_GT(retracted, 0);
   EXPECT_GT(superseded, 0);
+}
+
+}  // namespace
+}  // namespace gw::mapping
+
+namespace gw::mapping {
+namespace {
+
+// Policies the shipped mappings leave off, switched on in a copy of mappings/.
+class TunedMappingTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = tmp_.path() / "mappings";
+    std::filesystem::copy(test::sourceDir() / "mappings", dir_,
+                          std::filesystem::copy_options::recursive);
+    std::string text = test::readFile(dir_ / "lab-results.json");
+    const std::string from = "\"release_delay_hours\": 0,";
+    ASSERT_NE(text.find(from), std::string::npos);
+    text.replace(text.find(from), from.size(),
+                 "\"release_delay_hours\": 4, \"consent\": \"opt_in\",");
+    test::writeFile(dir_ / "lab-results.json", text);
+    bytes_ = test::readFile(test::sourceDir() / "samples/hl7/oru_r01_result.hl7");
+  }
+
+  Result<MappingResult> mapOnce(const MappingSettings& settings, InMemoryPolicyState& state) {
+    ConfigErrors errors;
+    set_ = MappingSet::load(dir_.string(), settings, errors);
+    EXPECT_NE(set_, nullptr) << errors.toString();
+    if (set_ == nullptr) {
+      return Status::internal("no mappings");
+    }
+    message_.emplace(*hl7::Message::parse(bytes_));
+    Hl7EventView view(*message_);
+    MappingEngine engine(clock_);
+    MapContext ctx;
+    ctx.pseudonym_key = "k";
+    ctx.state = &state;
+    return engine.map(*set_, view, ctx);
+  }
+
+  test::TempDir tmp_;
+  std::filesystem::path dir_;
+  std::string bytes_;
+  std::optional<hl7::Message> message_;
+  std::shared_ptr<const MappingSet> set_;
+  FixedClock clock_{utc("2026-11-25T15:00:00Z")};  // 10:00 in New York
+};
+
+TEST_F(TunedMappingTest, OptInPurposeWithoutConsentIsSuppressedAndRecorded) {
+  InMemoryPolicyState state;
+  Result<MappingResult> r = mapOnce(MappingSettings{}, state);
+  ASSERT_TRUE(r.ok()) << r.status().toString();
+  ASSERT_EQ(r->messages.size(), 1U);
+  EXPECT_EQ(r->outcome, EventOutcome::Mapped);
+  EXPECT_EQ(r->messages[0].message.state, MessageState::Suppressed);
+  EXPECT_EQ(r->messages[0].message.reason, "consent_missing,release_delay");
+  EXPECT_EQ(r->decisions.at(0).policy, "consent");
+}
+
+TEST_F(TunedMappingTest, ReleaseDelayAndOptInConsent) {
+  InMemoryPolicyState state;
+  const std::string patient = *hmacSha256Hex("k", "DEMO_HOSP|SYN000202");
+  state.setConsent(patient, ChannelKind::SecureInbox, "result", Consent::OptedIn);
+  Result<MappingResult> r = mapOnce(MappingSettings{}, state);
+  ASSERT_TRUE(r.ok()) << r.status().toString();
+  ASSERT_EQ(r->messages.size(), 1U);
+  const NewPatientMessage& m = r->messages[0].message;
+  EXPECT_EQ(m.state, MessageState::Pending);
+  EXPECT_EQ(m.reason, "release_delay");
+  EXPECT_EQ(formatUtc(m.not_before), "2026-11-25T19:00:00Z");
+  EXPECT_EQ(formatUtc(m.expires_at), "2026-12-25T19:00:00Z");
+}
+
+TEST_F(TunedMappingTest, NoticeTextIsConfigurableAndCanBeTurnedOff) {
+  InMemoryPolicyState state;
+  const std::string patient = *hmacSha256Hex("k", "DEMO_HOSP|SYN000202");
+  state.setConsent(patient, ChannelKind::SecureInbox, "*", Consent::OptedIn);
+  MappingSettings settings;
+  settings.notice_text["es"] = "Aviso de prueba: no para emergencias.";
+  Result<MappingResult> r = mapOnce(settings, state);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->messages.size(), 1U);
+  const MessageContent& c = r->messages[0].content;
+  EXPECT_NE(c.text.find("Aviso de prueba: no para emergencias."), std::string::npos) << c.text;
+  EXPECT_NE(c.html.find("Aviso de prueba: no para emergencias."), std::string::npos);
+
+  settings.emergency_notice = false;
+  InMemoryPolicyState fresh;
+  fresh.setConsent(patient, ChannelKind::SecureInbox, "*", Consent::OptedIn);
+  r = mapOnce(settings, fresh);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->messages.size(), 1U);
+  EXPECT_EQ(r->messages[0].content.text.find("Aviso"), std::string::npos);
+  EXPECT_EQ(r->messages[0].content.text.find("emergencia"), std::string::npos);
 }
 
 }  // namespace

@@ -199,7 +199,7 @@ std::string SyntheticEhr::render(Story& s, int step) {
       const std::string end = formatTime(now_ + std::chrono::hours(24 * 7) + std::chrono::minutes(30));
       return msh(cancel ? "SIU^S15" : "SIU^S12", "SIU_S12") + "SCH|" + s.appointment + "^^" +
              facility_ + "|" + s.appointment + "^^" + facility_ +
-             "|||||FOLLOWUP^Follow-up visit|||30|m|^^30^" + start + "^" + end +
+             "|||||FOLLOWUP^Follow-up visit||30|m|^^30^" + start + "^" + end +
              "||||||||||||||" + (cancel ? "Cancelled" : "Booked") + "\r" + pid(p) +
              "AIL|1||CLINIC2^^^" + facility_ + "\rAIP|1||1234^Synthetic^Doctor^^^Dr\r";
     }

@@ -53,7 +53,13 @@ int mappingTest(const MappingTestOptions& options) {
     std::cerr << errors.toString();
     return 78;
   }
-  Result<std::string> report = mapping::dryRun(*set, options.inputs, setup);
+  std::vector<std::string> inputs;
+  const std::filesystem::path setup_dir = std::filesystem::path(options.setup_file).parent_path();
+  for (const std::string& before : setup.before) {
+    inputs.push_back((setup_dir / before).string());
+  }
+  inputs.insert(inputs.end(), options.inputs.begin(), options.inputs.end());
+  Result<std::string> report = mapping::dryRun(*set, inputs, setup);
   if (!report.ok()) {
     std::cerr << "mapping test: " << report.status().message() << "\n";
     return 2;

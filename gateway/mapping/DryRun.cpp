@@ -224,6 +224,13 @@ Result<DryRunSetup> parseDryRunSetup(const std::string& json) {
         }
         setup.preferences.push_back(std::move(entry));
       }
+    } else if (key == "before" && v.IsArray()) {
+      for (const rapidjson::Value& e : v.GetArray()) {
+        if (!e.IsString()) {
+          return Status::parseError("setup \"before\" must list file names");
+        }
+        setup.before.emplace_back(e.GetString());
+      }
     } else {
       return Status::parseError("setup key \"" + key + "\" is unknown or has the wrong type");
     }

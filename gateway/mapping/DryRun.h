@@ -42,6 +42,9 @@ struct DryRunSetup {
     PatientPreferences preferences;
   };
   std::vector<PreferenceEntry> preferences;
+  // Inputs mapped before the case's own (golden tests: "before": ["booked.json"]), relative to
+  // the setup file's directory.
+  std::vector<std::string> before;
 };
 
 // Errors: ParseError with the problem (unknown keys, bad times, unknown channels).

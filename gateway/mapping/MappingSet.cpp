@@ -433,9 +433,10 @@ class Loader {
       errors_.add(member.second.position(),
                   "\"" + where + "\" must be a path string or an object with \"path\"");
     }
+    // Known even when its path is wrong, so templates using it do not add follow-on errors.
+    known.insert(v.name);
     if (path) {
       v.path = *path;
-      known.insert(v.name);
       m.variables.push_back(std::move(v));
     }
   }
@@ -713,9 +714,9 @@ class Loader {
           // Subject and plain text are not HTML: no entity escaping.
           compiled.set_custom_escape([](const std::string& s) { return s; });
         }
-        (std::string(part) == "subject" ? lt->subject
-         : std::string(part) == "txt"   ? lt->text
-                                        : lt->html) = std::move(compiled);
+        (std::string(part) == "subject" ? lt->compiled.subject
+         : std::string(part) == "txt"   ? lt->compiled.text
+                                        : lt->compiled.html) = std::move(compiled);
       }
       if (ok) {
         lt->required.assign(required.begin(), required.end());
@@ -793,6 +794,26 @@ bool checkSettings(const MappingSettings& settings, ConfigErrors& errors) {
 }
 
 }  // namespace
+
+std::unique_ptr<LanguageTemplates::Copies> LanguageTemplates::acquire() const {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!pool_.empty()) {
+      std::unique_ptr<Copies> copies = std::move(pool_.back());
+      pool_.pop_back();
+      return copies;
+    }
+  }
+  return std::make_unique<Copies>(compiled);
+}
+
+void LanguageTemplates::release(std::unique_ptr<Copies> copies) const {
+  constexpr std::size_t kMaxPooled = 16;  // more than the threads that render at once
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (pool_.size() < kMaxPooled) {
+    pool_.push_back(std::move(copies));
+  }
+}
 
 const LanguageTemplates* Mapping::templatesFor(const std::string& wanted) const {
   for (const auto& t : templates) {

@@ -5,6 +5,7 @@
 #include <kainjow/mustache.hpp>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <regex>
 #include <string>
@@ -75,15 +76,27 @@ struct Lookup {
   std::optional<Row> fallback;  // `default`
 };
 
-// One language's templates. Mustache render mutates the template object (kainjow keeps its
-// error state inside), so each render works on a copy (see MappingEngine).
+// One language's templates. kainjow's render() keeps its error state inside the template object,
+// so concurrent renders each need their own copy: acquire() hands out a copy from a small pool
+// (made on demand), release() returns it. Thread-safe.
 struct LanguageTemplates {
+  struct Copies {
+    kainjow::mustache::mustache subject{""};
+    kainjow::mustache::mustache text{""};
+    kainjow::mustache::mustache html{""};
+  };
   std::string language;
-  kainjow::mustache::mustache subject{""};
-  kainjow::mustache::mustache text{""};
-  kainjow::mustache::mustache html{""};
+  Copies compiled;
   // Variables used outside any section: an event without one is held ("missing <name>").
   std::vector<std::string> required;
+
+  std::unique_ptr<Copies> acquire() const;
+  // Returns a copy whose renders all succeeded (a failed one is dropped, not reused).
+  void release(std::unique_ptr<Copies> copies) const;
+
+ private:
+  mutable std::mutex mutex_;
+  mutable std::vector<std::unique_ptr<Copies>> pool_;
 };
 
 struct QuickReplyDef {

@@ -119,6 +119,28 @@ class EmailDeliveryTest(unittest.TestCase):
         self.assertLessEqual(server.relay.connections, 4)
         self.assertEqual(connections, server.relay.connections)
 
+    def test_idle_connection_closed_by_the_server_is_replaced(self):
+        server = self.start(tls=self.server_cert)
+        server.handler.close_after.add("closer@example.invalid")
+        items = [phi_message("pm-idle-1", email="closer@example.invalid", consented=True),
+                 {"pause_ms": 500},
+                 phi_message("pm-idle-2", consented=True)]
+        results, connections = run_driver(self.work, self.settings(server), items)
+        self.assertEqual([r[0] for r in results], ["ok", "ok", "ok"], results)
+        self.assertEqual(len(server.messages), 2)
+        self.assertEqual(connections, 2)
+        self.assertEqual(server.relay.connections, 2)
+
+    def test_connection_lost_during_data_is_retryable_and_not_reused(self):
+        server = self.start(tls=self.server_cert)
+        server.handler.abort_in_data.add("dropped@example.invalid")
+        items = [phi_message("pm-drop", email="dropped@example.invalid", consented=True),
+                 phi_message("pm-after-drop", consented=True)]
+        results, connections = run_driver(self.work, self.settings(server), items)
+        self.assertEqual(results[0][:2], ["error", "unavailable"], results)
+        self.assertEqual(results[1][0], "ok", results)
+        self.assertEqual(connections, 2)
+
     def test_notification_is_sent(self):
         server = self.start(tls=self.server_cert)
         note = {"notification": {

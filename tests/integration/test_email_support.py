@@ -140,6 +140,8 @@ class RecordingHandler:
     def __init__(self):
         self.messages = []  # (mail_from, rcpt_tos, bytes)
         self.rcpt_answers = {}  # address -> reply
+        self.close_after = set()  # addresses after whose message the server drops the connection
+        self.abort_in_data = set()  # addresses whose DATA is answered by closing the connection
         self.lock = threading.Lock()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -149,6 +151,12 @@ class RecordingHandler:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.abort_in_data & set(envelope.rcpt_tos):
+            server.transport.close()
+            return "421 4.3.0 closing"
+        if self.close_after & set(envelope.rcpt_tos):
+            # As an idle timeout would: shortly after the reply, not in the middle of a command.
+            asyncio.get_running_loop().call_later(0.1, server.transport.close)
         with self.lock:
             self.messages.append((envelope.mail_from, list(envelope.rcpt_tos),
                                   envelope.original_content))

@@ -58,8 +58,13 @@ std::string replySummary(int status, const std::string& response) {
   return out;
 }
 
-// Status of a negative reply in a mail transaction: 4xx is transient, 5xx permanent.
+// Status of a negative reply in a mail transaction: 4xx is transient, 5xx permanent; no reply
+// at all (POCO reads status 0 at end of stream) is a lost connection.
 Status replyError(std::string_view step, int status, const std::string& response) {
+  if (status < 400 || status >= 600) {  // 0: the connection closed before a reply
+    return Status::unavailable("SMTP connection closed or unreadable reply after " +
+                               std::string(step));
+  }
   const std::string text =
       "SMTP server refused " + std::string(step) + " (" + replySummary(status, response) + ")";
   if (status >= 400 && status < 500) {
@@ -182,15 +187,15 @@ class SmtpSession final : public Poco::Net::SecureSMTPClientSession {
       std::string response;
       int status = sendCommand("MAIL FROM:<" + mail.from + ">", response);
       if (!isPositiveCompletion(status)) {
-        return abandon(replyError("the sender", status, response));
+        return abandon(status, replyError("the sender", status, response));
       }
       status = sendCommand("RCPT TO:<" + mail.to + ">", response);
       if (!isPositiveCompletion(status)) {
-        return abandon(replyError("the recipient", status, response));
+        return abandon(status, replyError("the recipient", status, response));
       }
       status = sendCommand("DATA", response);
       if (!isPositiveIntermediate(status)) {
-        return abandon(replyError("DATA", status, response));
+        return abandon(status, replyError("DATA", status, response));
       }
       const std::string data = dotStuffed(mail.data);
       std::size_t sent = 0;
@@ -204,6 +209,8 @@ class SmtpSession final : public Poco::Net::SecureSMTPClientSession {
       }
       status = socket().receiveStatusMessage(response);
       if (!isPositiveCompletion(status)) {
+        // 421 and friends close the connection; only a clean refusal keeps it for reuse.
+        broken_ = broken_ || status < 200 || status == 421;
         return replyError("the message", status, response);
       }
       return replySummary(status, response);
@@ -234,8 +241,12 @@ class SmtpSession final : public Poco::Net::SecureSMTPClientSession {
   bool broken() const { return broken_; }
 
  private:
-  Status abandon(Status status) {
-    reset();
+  // After a refused step: a session that got a real reply is reset and stays usable; one whose
+  // connection closed is dropped.
+  Status abandon(int reply, Status status) {
+    if (reply < 200 || !reset()) {
+      broken_ = true;
+    }
     return status;
   }
 

@@ -10,7 +10,8 @@
 //   {"message_id": 1, "idempotency_key": "k1", "purpose": "result", "contains_phi": true,
 //    "plain_email_consented": false, "content": {...MessageContent JSON...}}
 // or a notification {"notification": {"to", "subject", "text", "html", "language",
-// "idempotency_key"}}. Prints one line per item in input order:
+// "idempotency_key"}}, or a pause {"pause_ms": N} (with one thread: lets a peer close an idle
+// connection between two messages). Prints one line per item in input order:
 //   ok<TAB>method<TAB>detail  |  error<TAB>status_code_name<TAB>message
 // then "connections<TAB>N" for the SMTP transport. Exit status 0 when every line was read.
 #include <rapidjson/document.h>
@@ -43,6 +44,7 @@ bool boolean(const rapidjson::Value& object, const char* key, bool fallback) {
 
 struct Item {
   bool is_notification = false;
+  int pause_ms = -1;
   gw::OutboundMessage message;
   gw::Notification notification;
   std::string parse_error;
@@ -54,6 +56,10 @@ Item parseItem(const std::string& line) {
   doc.Parse(line.c_str());
   if (doc.HasParseError() || !doc.IsObject()) {
     item.parse_error = "line is not a JSON object";
+    return item;
+  }
+  if (doc.HasMember("pause_ms") && doc["pause_ms"].IsInt()) {
+    item.pause_ms = doc["pause_ms"].GetInt();
     return item;
   }
   if (doc.HasMember("notification")) {
@@ -170,7 +176,10 @@ int main(int argc, char** argv) {
     for (std::size_t i = next++; i < items.size(); i = next++) {
       const Item& item = items[i];
       const gw::Deadline deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-      if (!item.parse_error.empty()) {
+      if (item.pause_ms >= 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(item.pause_ms));
+        results[i] = "ok\tpause\t";
+      } else if (!item.parse_error.empty()) {
         results[i] = "error\tparse_error\t" + item.parse_error;
       } else if (item.is_notification) {
         if (!notifier) {

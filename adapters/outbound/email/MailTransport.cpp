@@ -183,9 +183,21 @@ class SmtpSession final : public Poco::Net::SecureSMTPClientSession {
   }
 
   Result<std::string> transaction(const OutgoingMail& mail) {
+    stale_ = false;
     try {
       std::string response;
-      int status = sendCommand("MAIL FROM:<" + mail.from + ">", response);
+      int status = 0;
+      try {
+        status = sendCommand("MAIL FROM:<" + mail.from + ">", response);
+      } catch (const Poco::Exception&) {
+        status = 0;
+      }
+      if (status == 0) {
+        // The server closed the connection while it was idle; nothing of this message was sent.
+        stale_ = true;
+        broken_ = true;
+        return Status::unavailable("SMTP connection closed before MAIL FROM");
+      }
       if (!isPositiveCompletion(status)) {
         return abandon(status, replyError("the sender", status, response));
       }
@@ -239,6 +251,8 @@ class SmtpSession final : public Poco::Net::SecureSMTPClientSession {
   }
 
   bool broken() const { return broken_; }
+  // The last transaction found the connection closed before its first command was answered.
+  bool stale() const { return stale_; }
 
  private:
   // After a refused step: a session that got a real reply is reset and stays usable; one whose
@@ -252,6 +266,7 @@ class SmtpSession final : public Poco::Net::SecureSMTPClientSession {
 
   std::string host_;
   bool broken_ = false;
+  bool stale_ = false;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -429,17 +444,21 @@ Result<std::string> SmtpTransport::send(const OutgoingMail& mail, Deadline deadl
   if (std::chrono::steady_clock::now() >= deadline) {
     return Status::deadlineExceeded("deadline passed before the message was sent");
   }
+  // A pooled connection goes straight to MAIL FROM (no RSET round trip: the previous transaction
+  // ended cleanly). If the server closed it meanwhile, that shows before any byte of this
+  // message was sent, and the message goes once more on a fresh connection.
   std::unique_ptr<SmtpSession> session = takeIdle();
-  if (session) {
+  const bool reused = session != nullptr;
+  if (reused) {
     session->setTimeouts(timeoutFor(settings_.timeout_ms, deadline));
-    if (session->broken() || !session->reset()) {
-      session.reset();  // closed by the server while idle: open a fresh one
-    }
-  }
-  if (!session) {
+  } else {
     GW_ASSIGN_OR_RETURN(session, connect(deadline));
   }
   Result<std::string> result = session->transaction(mail);
+  if (reused && session->stale()) {
+    GW_ASSIGN_OR_RETURN(session, connect(deadline));
+    result = session->transaction(mail);
+  }
   if (!session->broken()) {
     giveBack(std::move(session));
   }

@@ -60,8 +60,9 @@ class SmtpSession;
 // SMTP submission with STARTTLS always required (RFC 3207): TLS 1.2+ (or 1.3), the server's
 // certificate chain verified against `ca` (or the system CAs) and its name checked against
 // smtp.host by OpenSSL during the handshake, before any message byte is sent. Optional AUTH
-// after STARTTLS. Idle connections are kept (up to pool_size) and reused; a reused connection is
-// checked with RSET first and replaced by a fresh one when the server has closed it.
+// after STARTTLS. Idle connections are kept (up to pool_size) and reused; when the server has
+// closed a pooled connection (seen at MAIL FROM, before any message byte), the message goes on
+// a fresh connection.
 class SmtpTransport final : public MailTransport {
  public:
   // Builds the TLS context and reads the password file. Errors: InvalidArgument naming the

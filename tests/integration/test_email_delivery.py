@@ -332,5 +332,32 @@ class EmailDeliveryTest(unittest.TestCase):
         self.assertEqual(results[0][:2], ["error", "unavailable"], results)
 
 
+class OutboundConfigTest(unittest.TestCase):
+    """`gateway check-config` reads the outbound section and reports every error, positioned."""
+
+    def test_check_config_reports_outbound_errors(self):
+        gateway = os.environ.get("GW_BINARY")
+        if not gateway:
+            self.skipTest("GW_BINARY not set")
+        with tempfile.TemporaryDirectory() as work:
+            path = os.path.join(work, "gateway.json")
+            with open(path, "w") as f:
+                f.write('{"store": {"path": "gw.db"},\n'
+                        ' "inbound": {"mllp": [{"name": "adt", "port": 0}]},\n'
+                        ' "outbound": {\n'
+                        '  "email": {"transport": "smtp", "smtp": {"pool_sise": 2}},\n'
+                        '  "messaging_api": {"url": "http://msg.example.invalid/"}}}\n')
+            proc = subprocess.run([gateway, "check-config", "--config", path],
+                                  capture_output=True, text=True)
+            self.assertEqual(proc.returncode, 78, proc.stdout + proc.stderr)
+            out = proc.stdout + proc.stderr
+            self.assertIn(f"{path}:4:", out)
+            self.assertIn("pool_sise", out)
+            self.assertIn("outbound.email.smtp.host\" is required", out)
+            self.assertIn(f"{path}:5:", out)
+            self.assertIn("https://", out)
+            self.assertIn("secret_file", out)
+
+
 if __name__ == "__main__":
     unittest.main()

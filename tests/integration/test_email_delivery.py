@@ -197,6 +197,39 @@ class EmailDeliveryTest(unittest.TestCase):
         self.assertEqual(len(server.messages), 1)
         self.assertEqual(connections, 1)  # a refused recipient does not cost the connection
 
+    def test_pipelined_transactions(self):
+        server = self.start(tls=self.server_cert)
+        server.handler.pipelining = True
+        server.handler.rcpt_answers["gone@example.invalid"] = "550 5.1.1 <gone@example.invalid> unknown"
+        items = [phi_message("pm-pipe-1", consented=True),
+                 phi_message("pm-pipe-gone", email="gone@example.invalid", consented=True),
+                 phi_message("pm-pipe-2", consented=True)]
+        results, connections = run_driver(self.work, self.settings(server), items)
+        self.assertIn("PIPELINING", server.handler.ehlo_extensions)
+        self.assertEqual([r[:2] for r in results],
+                         [["ok", "verified_tls"], ["error", "invalid_argument"],
+                          ["ok", "verified_tls"]], results)
+        self.assertEqual(len(server.messages), 2)
+        self.assertEqual(connections, 1)
+        # The three envelope commands went out in one write, after STARTTLS (not in clear).
+        wire = server.relay.wire()
+        self.assert_no_phi(wire)
+        text = server.messages[0][2]
+        parsed = email.message_from_bytes(text, policy=email.policy.default)
+        self.assertIn("potassium", parsed.get_body(preferencelist=("plain",)).get_content())
+
+    def test_pipelined_idle_connection_closed_by_the_server_is_replaced(self):
+        server = self.start(tls=self.server_cert)
+        server.handler.pipelining = True
+        server.handler.close_after.add("closer@example.invalid")
+        items = [phi_message("pm-pidle-1", email="closer@example.invalid", consented=True),
+                 {"pause_ms": 500},
+                 phi_message("pm-pidle-2", consented=True)]
+        results, connections = run_driver(self.work, self.settings(server), items)
+        self.assertEqual([r[0] for r in results], ["ok", "ok", "ok"], results)
+        self.assertEqual(len(server.messages), 2)
+        self.assertEqual(connections, 2)
+
     # -- S/MIME ------------------------------------------------------------------------------
 
     def decrypt_and_verify(self, raw):

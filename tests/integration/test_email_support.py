@@ -142,7 +142,18 @@ class RecordingHandler:
         self.rcpt_answers = {}  # address -> reply
         self.close_after = set()  # addresses after whose message the server drops the connection
         self.abort_in_data = set()  # addresses whose DATA is answered by closing the connection
+        self.pipelining = False  # advertise PIPELINING (RFC 2920) after STARTTLS
+        self.ehlo_extensions = []  # what the last EHLO advertised
         self.lock = threading.Lock()
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        # aiosmtpd reads commands one line at a time, so it copes with pipelined clients; it
+        # only does not say so.
+        session.host_name = hostname
+        if self.pipelining and server._tls_protocol is not None:
+            responses.insert(-1, "250-PIPELINING")
+        self.ehlo_extensions = [r[4:] for r in responses]
+        return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.rcpt_answers:
@@ -212,6 +223,7 @@ class SmtpServer:
         asyncio.run_coroutine_threadsafe(stop(), self.loop).result(10)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
+        self.loop.close()
 
 
 def run_driver(directory, settings, items, threads=1, timeout=120):

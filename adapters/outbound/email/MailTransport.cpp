@@ -73,11 +73,28 @@ Status replyError(std::string_view step, int status, const std::string& response
   return Status::invalidArgument(text);
 }
 
-bool offersStartTls(const std::string& ehlo_response) {
-  std::string upper(ehlo_response);
-  std::transform(upper.begin(), upper.end(), upper.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-  return upper.find("STARTTLS") != std::string::npos;
+// Whether an EHLO answer lists `keyword` (e.g. "STARTTLS", "PIPELINING") as an extension: the
+// first word of one of its lines after the code ("250-PIPELINING", "250 STARTTLS").
+bool offersExtension(const std::string& ehlo_response, std::string_view keyword) {
+  std::size_t start = 0;
+  while (start < ehlo_response.size()) {
+    std::size_t end = ehlo_response.find('\n', start);
+    if (end == std::string::npos) {
+      end = ehlo_response.size();
+    }
+    std::string line = ehlo_response.substr(start, end - start);
+    if (line.size() > 4 && std::isdigit(static_cast<unsigned char>(line[0]))) {
+      line = line.substr(4);  // "250-" or "250 "
+    }
+    std::string word = line.substr(0, line.find_first_of(" \r"));
+    std::transform(word.begin(), word.end(), word.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    if (word == keyword) {
+      return true;
+    }
+    start = end + 1;
+  }
+  return false;
 }
 
 // RFC 5321 section 4.5.2: a line starting with "." gets one more; the data ends in CRLF.CRLF.
@@ -123,7 +140,7 @@ class SmtpSession final : public Poco::Net::SecureSMTPClientSession {
     try {
       open();
       int status = sendCommand("EHLO", settings.helo_name, response);
-      if (!isPositiveCompletion(status) || !offersStartTls(response)) {
+      if (!isPositiveCompletion(status) || !offersExtension(response, "STARTTLS")) {
         return Status::failedPrecondition("the SMTP server does not offer STARTTLS");
       }
       status = sendCommand("STARTTLS", response);
@@ -149,13 +166,14 @@ class SmtpSession final : public Poco::Net::SecureSMTPClientSession {
                                         e.displayText());
     }
     try {
-      if (settings.username.empty()) {
-        const int status = sendCommand("EHLO", settings.helo_name, response);
-        if (!isPositiveCompletion(status)) {
-          return Status::unavailable("SMTP server refused EHLO after STARTTLS (" +
-                                     replySummary(status, response) + ")");
-        }
-      } else {
+      // RFC 3207 section 4.2: forget what was said before TLS and ask again.
+      const int status = sendCommand("EHLO", settings.helo_name, response);
+      if (!isPositiveCompletion(status)) {
+        return Status::unavailable("SMTP server refused EHLO after STARTTLS (" +
+                                   replySummary(status, response) + ")");
+      }
+      pipelining_ = offersExtension(response, "PIPELINING");
+      if (!settings.username.empty()) {
         const LoginMethod method = settings.auth_method == "login" ? AUTH_LOGIN : AUTH_PLAIN;
         try {
           login(settings.helo_name, method, settings.username, password);
@@ -186,40 +204,37 @@ class SmtpSession final : public Poco::Net::SecureSMTPClientSession {
     stale_ = false;
     try {
       std::string response;
-      int status = 0;
-      try {
-        status = sendCommand("MAIL FROM:<" + mail.from + ">", response);
-      } catch (const Poco::Exception&) {
-        status = 0;
-      }
-      if (status == 0) {
-        // The server closed the connection while it was idle; nothing of this message was sent.
-        stale_ = true;
-        broken_ = true;
-        return Status::unavailable("SMTP connection closed before MAIL FROM");
-      }
-      if (!isPositiveCompletion(status)) {
-        return abandon(status, replyError("the sender", status, response));
-      }
-      status = sendCommand("RCPT TO:<" + mail.to + ">", response);
-      if (!isPositiveCompletion(status)) {
-        return abandon(status, replyError("the recipient", status, response));
-      }
-      status = sendCommand("DATA", response);
-      if (!isPositiveIntermediate(status)) {
-        return abandon(status, replyError("DATA", status, response));
-      }
-      const std::string data = dotStuffed(mail.data);
-      std::size_t sent = 0;
-      while (sent < data.size()) {
-        const int n = socket().sendBytes(data.data() + sent, static_cast<int>(data.size() - sent));
-        if (n <= 0) {
-          broken_ = true;
-          return Status::unavailable("SMTP connection closed while sending the message");
+      if (pipelining_) {
+        GW_RETURN_IF_ERROR(pipelinedEnvelope(mail));
+      } else {
+        int status = 0;
+        try {
+          status = sendCommand("MAIL FROM:<" + mail.from + ">", response);
+        } catch (const Poco::Exception&) {
+          status = 0;
         }
-        sent += static_cast<std::size_t>(n);
+        if (status == 0) {
+          // The server closed the connection while it was idle; nothing of this message left.
+          stale_ = true;
+          broken_ = true;
+          return Status::unavailable("SMTP connection closed before MAIL FROM");
+        }
+        if (!isPositiveCompletion(status)) {
+          return abandon(status, replyError("the sender", status, response));
+        }
+        status = sendCommand("RCPT TO:<" + mail.to + ">", response);
+        if (!isPositiveCompletion(status)) {
+          return abandon(status, replyError("the recipient", status, response));
+        }
+        status = sendCommand("DATA", response);
+        if (!isPositiveIntermediate(status)) {
+          return abandon(status, replyError("DATA", status, response));
+        }
       }
-      status = socket().receiveStatusMessage(response);
+      if (!sendAll(dotStuffed(mail.data))) {
+        return Status::unavailable("SMTP connection closed while sending the message");
+      }
+      const int status = socket().receiveStatusMessage(response);
       if (!isPositiveCompletion(status)) {
         // 421 and friends close the connection; only a clean refusal keeps it for reuse.
         broken_ = broken_ || status < 200 || status == 421;
@@ -255,6 +270,62 @@ class SmtpSession final : public Poco::Net::SecureSMTPClientSession {
   bool stale() const { return stale_; }
 
  private:
+  bool sendAll(const std::string& bytes) {
+    std::size_t sent = 0;
+    while (sent < bytes.size()) {
+      const int n = socket().sendBytes(bytes.data() + sent, static_cast<int>(bytes.size() - sent));
+      if (n <= 0) {
+        broken_ = true;
+        return false;
+      }
+      sent += static_cast<std::size_t>(n);
+    }
+    return true;
+  }
+
+  // RFC 2920: MAIL, RCPT and DATA in one write, then their three replies in order. Returns OK
+  // when DATA was answered 354 (the message text may follow).
+  Status pipelinedEnvelope(const OutgoingMail& mail) {
+    const std::string commands =
+        "MAIL FROM:<" + mail.from + ">\r\nRCPT TO:<" + mail.to + ">\r\nDATA\r\n";
+    std::string mail_reply;
+    std::string rcpt_reply;
+    std::string data_reply;
+    int mail_status = 0;
+    try {
+      if (sendAll(commands)) {
+        mail_status = socket().receiveStatusMessage(mail_reply);
+      }
+    } catch (const Poco::Exception&) {
+      mail_status = 0;
+    }
+    if (mail_status == 0) {
+      // Closed while idle: the server read nothing it could act on (no reply to MAIL FROM).
+      stale_ = true;
+      broken_ = true;
+      return Status::unavailable("SMTP connection closed before MAIL FROM");
+    }
+    const int rcpt_status = socket().receiveStatusMessage(rcpt_reply);
+    const int data_status = socket().receiveStatusMessage(data_reply);
+    if (isPositiveCompletion(mail_status) && isPositiveCompletion(rcpt_status) &&
+        isPositiveIntermediate(data_status)) {
+      return Status::ok();
+    }
+    if (isPositiveIntermediate(data_status)) {
+      // DATA was accepted although MAIL or RCPT was not: end the empty message at once.
+      sendAll(".\r\n");
+      std::string ignored;
+      socket().receiveStatusMessage(ignored);
+    }
+    if (!isPositiveCompletion(mail_status)) {
+      return abandon(mail_status, replyError("the sender", mail_status, mail_reply));
+    }
+    if (!isPositiveCompletion(rcpt_status)) {
+      return abandon(rcpt_status, replyError("the recipient", rcpt_status, rcpt_reply));
+    }
+    return abandon(data_status, replyError("DATA", data_status, data_reply));
+  }
+
   // After a refused step: a session that got a real reply is reset and stays usable; one whose
   // connection closed is dropped.
   Status abandon(int reply, Status status) {
@@ -267,6 +338,7 @@ class SmtpSession final : public Poco::Net::SecureSMTPClientSession {
   std::string host_;
   bool broken_ = false;
   bool stale_ = false;
+  bool pipelining_ = false;  // the server offered PIPELINING after STARTTLS
 };
 
 // ---------------------------------------------------------------------------------------------

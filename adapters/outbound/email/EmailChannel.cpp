@@ -63,7 +63,9 @@ Result<EmailChannel::Prepared> EmailChannel::prepare(const OutboundMessage& mess
     if (found.ok()) {
       recipient_certificate = std::move(*found);
     } else if (found.status().code() != StatusCode::NotFound) {
-      return found.status();
+      // A certificate is on file but unusable: never fall back to plain email for this
+      // recipient; the inbox notification is the safe way.
+      return Status::failedPrecondition(found.status().message());
     }
   }
   prepared.smime = !recipient_certificate.empty();
@@ -75,7 +77,14 @@ Result<EmailChannel::Prepared> EmailChannel::prepare(const OutboundMessage& mess
   std::string entity = email::buildBodyEntity(content.text, content.html, identity.key);
   if (prepared.smime) {
     // The signed and encrypted part carries the real subject for the reader.
-    GW_ASSIGN_OR_RETURN(entity, smime_->signAndEncrypt(entity, recipient_certificate));
+    Result<std::string> encrypted = smime_->signAndEncrypt(entity, recipient_certificate);
+    if (!encrypted.ok()) {
+      if (encrypted.status().code() == StatusCode::InvalidArgument) {
+        return Status::failedPrecondition(encrypted.status().message());
+      }
+      return encrypted.status();
+    }
+    entity = std::move(*encrypted);
   }
   email::MailHeaders headers;
   headers.from = settings_.from;

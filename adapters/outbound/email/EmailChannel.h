@@ -17,7 +17,8 @@ namespace gw {
 //      encrypted for it (receipt method "smime");
 //   2. else, with plain_email_consented: the MIME message as is, over the transport (SMTP with
 //      verified STARTTLS: "verified_tls"; the pickup directory: "pickup");
-//   3. else FailedPrecondition: nothing was sent, the worker falls back to the inbox notification.
+//   3. else FailedPrecondition: nothing was sent, the worker falls back to the inbox notification
+//      (also when the recipient's certificate file is unusable: never plain email instead).
 // A message without PHI (contains_phi false) goes as in 2 without consent. PHI messages carry
 // the generic subject from settings; the real subject travels only inside the body or S/MIME.
 // Transport errors pass through (MailTransport): no STARTTLS or an unverified certificate is

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "adapters/outbound/email/EmailSettings.h"
 
+#include "adapters/outbound/email/Mime.h"
+
 namespace gw {
 namespace {
 
@@ -83,10 +85,7 @@ void readSmime(ConfigReader& parent, SmimeSettings& smime) {
 }
 
 bool plausibleAddress(const std::string& address) {
-  const std::size_t at = address.find('@');
-  return at != std::string::npos && at > 0 && at + 1 < address.size() &&
-         address.find('@', at + 1) == std::string::npos &&
-         address.find_first_of(" \t\r\n<>,;\"") == std::string::npos;
+  return email::isValidAddress(address);
 }
 
 }  // namespace

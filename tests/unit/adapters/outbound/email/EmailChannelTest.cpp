@@ -305,6 +305,18 @@ TEST_F(EmailChannelTest, RecipientWithoutCertificateNeedsConsentEvenWithSmime) {
   EXPECT_EQ(r->method, "pickup");
 }
 
+TEST_F(EmailChannelTest, UnusableRecipientCertificateNeverFallsBackToPlainEmail) {
+  enableSmime();
+  test::writeFile(
+      fs::path(settings_.smime.certificate_directory) / "alexa.testpatient@example.invalid.pem",
+      "not a certificate\n");
+  EmailOutbound email = make();
+  OutboundMessage m = phiMessage();
+  m.plain_email_consented = true;
+  EXPECT_EQ(email.channel->deliver(m, deadline_).status().code(), StatusCode::FailedPrecondition);
+  EXPECT_TRUE(pickupFiles().empty());
+}
+
 TEST_F(EmailChannelTest, SmimeRefusesAWorldReadableSigningKey) {
   enableSmime();
   ::chmod(settings_.smime.signing_key.c_str(), 0644);

@@ -197,6 +197,34 @@ class EmailDeliveryTest(unittest.TestCase):
         self.assertEqual(len(server.messages), 1)
         self.assertEqual(connections, 1)  # a refused recipient does not cost the connection
 
+    def test_message_refusals_are_classified(self):
+        server = self.start(tls=self.server_cert)
+        server.handler.data_answers["spam@example.invalid"] = "554 5.7.1 rejected as spam"
+        server.handler.data_answers["full@example.invalid"] = "452 4.3.1 insufficient storage"
+        items = [phi_message("pm-554", email="spam@example.invalid", consented=True),
+                 phi_message("pm-452", email="full@example.invalid", consented=True),
+                 phi_message("pm-ok", consented=True)]
+        results, connections = run_driver(self.work, self.settings(server), items)
+        self.assertEqual([r[:2] for r in results],
+                         [["error", "invalid_argument"], ["error", "unavailable"],
+                          ["ok", "verified_tls"]], results)
+        self.assertIn("554 5.7.1", results[0][2])
+        self.assertEqual(connections, 1)
+
+    def test_host_name_is_verified_against_dns_names(self):
+        # smtp.host "localhost": the certificate's DNS name is checked (not an IP address).
+        server = self.start(tls=self.server_cert)
+        settings = self.settings(server)
+        settings["email"]["smtp"]["host"] = "localhost"
+        results, _ = run_driver(self.work, settings, [phi_message("pm-dns", consented=True)])
+        self.assertEqual(results[0][:2], ["ok", "verified_tls"], results)
+        ip_only = self.start(tls=self.pki.server("ip-only", san="IP:127.0.0.1"))
+        settings = self.settings(ip_only)
+        settings["email"]["smtp"]["host"] = "localhost"
+        results, _ = run_driver(self.work, settings, [phi_message("pm-dns-2", consented=True)])
+        self.assertEqual(results[0][:2], ["error", "failed_precondition"], results)
+        self.assert_no_phi(ip_only.relay.wire())
+
     def test_pipelined_transactions(self):
         server = self.start(tls=self.server_cert)
         server.handler.pipelining = True

@@ -140,6 +140,7 @@ class RecordingHandler:
     def __init__(self):
         self.messages = []  # (mail_from, rcpt_tos, bytes)
         self.rcpt_answers = {}  # address -> reply
+        self.data_answers = {}  # address -> reply to the end of the message text
         self.close_after = set()  # addresses after whose message the server drops the connection
         self.abort_in_data = set()  # addresses whose DATA is answered by closing the connection
         self.pipelining = False  # advertise PIPELINING (RFC 2920) after STARTTLS
@@ -165,6 +166,9 @@ class RecordingHandler:
         if self.abort_in_data & set(envelope.rcpt_tos):
             server.transport.close()
             return "421 4.3.0 closing"
+        for address in envelope.rcpt_tos:
+            if address in self.data_answers:
+                return self.data_answers[address]
         if self.close_after & set(envelope.rcpt_tos):
             # As an idle timeout would: shortly after the reply, not in the middle of a command.
             asyncio.get_running_loop().call_later(0.1, server.transport.close)

@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <csignal>
 #include <filesystem>
 #include <system_error>
 
@@ -418,7 +419,12 @@ SmtpTransport::~SmtpTransport() {
 
 Result<std::unique_ptr<SmtpTransport>> SmtpTransport::create(const SmtpSettings& settings) {
   static std::once_flag ssl_initialized;
-  std::call_once(ssl_initialized, [] { Poco::Net::initializeSSL(); });
+  std::call_once(ssl_initialized, [] {
+    Poco::Net::initializeSSL();
+    // A peer closing first must cost one failed write (EPIPE), not the process (as the MLLP
+    // adapter does).
+    std::signal(SIGPIPE, SIG_IGN);
+  });
   if (settings.host.empty()) {
     return Status::invalidArgument("smtp.host is required");
   }

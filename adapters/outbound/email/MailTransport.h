@@ -65,8 +65,9 @@ class SmtpSession;
 // a fresh connection.
 class SmtpTransport final : public MailTransport {
  public:
-  // Builds the TLS context and reads the password file. Errors: InvalidArgument naming the
-  // setting, PermissionDenied for a password file readable by others.
+  // Builds the TLS context and reads the password file. Initialises POCO's SSL library and
+  // ignores SIGPIPE process-wide (once). Errors: InvalidArgument naming the setting,
+  // PermissionDenied for a password file readable by others.
   static Result<std::unique_ptr<SmtpTransport>> create(const SmtpSettings& settings);
   ~SmtpTransport() override;
 

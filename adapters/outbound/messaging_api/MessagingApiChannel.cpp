@@ -18,6 +18,7 @@
 #include <rapidjson/writer.h>
 
 #include <algorithm>
+#include <csignal>
 #include <mutex>
 
 #include "gateway/crypto/Digest.h"
@@ -105,7 +106,12 @@ MessagingApiChannel::~MessagingApiChannel() {
 Result<std::shared_ptr<MessagingApiChannel>> MessagingApiChannel::create(
     const MessagingApiSettings& settings) {
   static std::once_flag ssl_initialized;
-  std::call_once(ssl_initialized, [] { Poco::Net::initializeSSL(); });
+  std::call_once(ssl_initialized, [] {
+    Poco::Net::initializeSSL();
+    // A peer closing first must cost one failed write (EPIPE), not the process (as the MLLP
+    // adapter does).
+    std::signal(SIGPIPE, SIG_IGN);
+  });
   auto impl = std::make_unique<Impl>();
   impl->settings = settings;
   try {

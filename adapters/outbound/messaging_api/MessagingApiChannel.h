@@ -24,8 +24,9 @@ namespace gw {
 // each delivery uses its own connection.
 class MessagingApiChannel final : public OutboundChannel {
  public:
-  // Builds the TLS context and reads the secret file. Errors: InvalidArgument naming the
-  // setting, PermissionDenied for a secret file readable by group or others.
+  // Builds the TLS context and reads the secret file. Initialises POCO's SSL library and ignores
+  // SIGPIPE process-wide (once). Errors: InvalidArgument naming the setting, PermissionDenied for
+  // a secret file readable by group or others.
   static Result<std::shared_ptr<MessagingApiChannel>> create(const MessagingApiSettings& settings);
   ~MessagingApiChannel() override;
 

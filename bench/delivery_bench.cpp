@@ -11,7 +11,8 @@
 // are the sender's cost. Its certificate comes from a throwaway CA made with the openssl CLI.
 // Reported: items_per_second (messages/s) and new_connections (SMTP connections the gateway
 // opened during the run; the pool keeps them). Python's smtplib does not pipeline; the gateway
-// does when the server offers PIPELINING (RFC 2920).
+// does when the server offers PIPELINING (RFC 2920). The gateway_email_smime cases add S/MIME
+// (sign, then encrypt for the recipient) to every message.
 #include <benchmark/benchmark.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -163,6 +164,7 @@ struct Fixture {
   fs::path dir;
   std::unique_ptr<Sink> sink;
   gw::EmailOutbound email;
+  gw::EmailOutbound smime_email;  // the same, with S/MIME for the bench recipient
   std::string ca;
   std::string message_file;
 };
@@ -185,7 +187,13 @@ bool makeCertificates(const fs::path& dir) {
          run("openssl req -newkey rsa:2048 -nodes -keyout " + d + "/sink.key -out " + d +
              "/sink.csr -subj /CN=sink") &&
          run("openssl x509 -req -in " + d + "/sink.csr -CA " + d + "/ca.pem -CAkey " + d +
-             "/ca.key -set_serial 2 -days 1 -extfile " + d + "/sink.ext -out " + d + "/sink.pem");
+             "/ca.key -set_serial 2 -days 1 -extfile " + d + "/sink.ext -out " + d + "/sink.pem") &&
+         // S/MIME: the gateway's signing identity and the bench recipient's certificate.
+         run("openssl req -x509 -newkey rsa:2048 -nodes -keyout " + d + "/signing.key -out " + d +
+             "/signing.pem -days 1 -subj /CN=bench-gateway") &&
+         run("mkdir -p " + d + "/recipients && openssl req -x509 -newkey rsa:2048 -nodes -keyout " +
+             d + "/recipient.key -out " + d +
+             "/recipients/bench.patient@example.invalid.pem -days 1 -subj /CN=bench-patient");
 }
 
 gw::OutboundMessage renderedMessage(std::uint64_t n) {
@@ -215,13 +223,13 @@ gw::OutboundMessage renderedMessage(std::uint64_t n) {
 
 std::atomic<std::uint64_t> g_sequence{1};
 
-void gatewayEmail(benchmark::State& state) {
-  const std::int64_t opened_before =
-      static_cast<gw::email::SmtpTransport*>(g_fixture->email.transport.get())->connectionsOpened();
+void gatewayEmail(benchmark::State& state, const gw::EmailOutbound* email) {
+  auto* transport = static_cast<gw::email::SmtpTransport*>(email->transport.get());
+  const std::int64_t opened_before = transport->connectionsOpened();
   std::uint64_t failures = 0;
   for (auto _ : state) {
     const gw::OutboundMessage message = renderedMessage(g_sequence++);
-    const auto receipt = g_fixture->email.channel->deliver(
+    const auto receipt = email->channel->deliver(
         message, std::chrono::steady_clock::now() + std::chrono::seconds(30));
     if (!receipt.ok()) {
       ++failures;
@@ -234,10 +242,7 @@ void gatewayEmail(benchmark::State& state) {
   if (state.thread_index() == 0) {
     // Connections opened during this run (the pool keeps them between runs, so later runs of
     // the same thread count open none).
-    const std::int64_t opened =
-        static_cast<gw::email::SmtpTransport*>(g_fixture->email.transport.get())
-            ->connectionsOpened() -
-        opened_before;
+    const std::int64_t opened = transport->connectionsOpened() - opened_before;
     state.counters["new_connections"] = benchmark::Counter(static_cast<double>(opened));
   }
   state.counters["failures"] = benchmark::Counter(static_cast<double>(failures));
@@ -295,6 +300,19 @@ int main(int argc, char** argv) {
     return 1;
   }
   fixture.email = std::move(*email);
+  std::filesystem::permissions(
+      fixture.dir / "signing.key",
+      std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+      std::filesystem::perm_options::replace);
+  settings.smime.certificate_directory = (fixture.dir / "recipients").string();
+  settings.smime.signing_certificate = (fixture.dir / "signing.pem").string();
+  settings.smime.signing_key = (fixture.dir / "signing.key").string();
+  gw::Result<gw::EmailOutbound> smime_email = gw::makeEmailOutbound(settings, nullptr);
+  if (!smime_email.ok()) {
+    std::cerr << "delivery_bench: " << smime_email.status().toString() << "\n";
+    return 1;
+  }
+  fixture.smime_email = std::move(*smime_email);
   // The baseline sends exactly what the gateway renders for one message.
   auto prepared = fixture.email.channel->prepareForTest(renderedMessage(0));
   fixture.message_file = (fixture.dir / "message.eml").string();
@@ -304,16 +322,22 @@ int main(int argc, char** argv) {
   benchmark::RegisterBenchmark("baseline_python_smtplib/conns:1", baselineSmtplib)
       ->UseManualTime()
       ->Iterations(3);
-  benchmark::RegisterBenchmark("gateway_email_verified_tls", gatewayEmail)
+  benchmark::RegisterBenchmark("gateway_email_verified_tls", gatewayEmail, &fixture.email)
       ->Threads(1)
       ->Threads(4)
       ->Threads(8)
+      ->UseRealTime();
+  // Sign (RSA-2048) and encrypt (AES-256-CBC, RSA-OAEP) every message, then the same transport.
+  benchmark::RegisterBenchmark("gateway_email_smime", gatewayEmail, &fixture.smime_email)
+      ->Threads(1)
+      ->Threads(4)
       ->UseRealTime();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   std::cout << "sink received " << fixture.sink->messages.load() << " messages\n";
   g_fixture = nullptr;
   fixture.email = {};
+  fixture.smime_email = {};
   std::error_code ec;
   if (std::getenv("GW_BENCH_KEEP") == nullptr) {
     fs::remove_all(fixture.dir, ec);

@@ -32,6 +32,32 @@ void readStore(ConfigReader& top, GatewayConfig& config) {
   r.finish();
 }
 
+void readOutbound(ConfigReader& top, OutboundSettings& outbound) {
+  const ConfigNode* node = top.object("outbound");
+  if (node == nullptr) {
+    return;
+  }
+  ConfigReader r(*node, top.errors(), "outbound");
+  if (const ConfigNode* email = r.object("email")) {
+    readEmailSettings(*email, top.errors(), "outbound.email", outbound.email);
+  }
+  if (const ConfigNode* api = r.object("messaging_api")) {
+    outbound.messaging_api_enabled = true;
+    readMessagingApiSettings(*api, top.errors(), "outbound.messaging_api", outbound.messaging_api);
+  }
+  r.finish();
+}
+
+void resolveOutbound(const std::filesystem::path& base, OutboundSettings& outbound) {
+  EmailSettings& email = outbound.email;
+  for (std::string* path : {&email.pickup_directory, &email.smtp.ca, &email.smtp.password_file,
+                            &email.smime.certificate_directory, &email.smime.signing_certificate,
+                            &email.smime.signing_key, &outbound.messaging_api.ca,
+                            &outbound.messaging_api.secret_file}) {
+    *path = resolve(base, *path);
+  }
+}
+
 }  // namespace
 
 bool loadGatewayConfig(const std::string& path, GatewayConfig& config, std::string& diagnostics) {
@@ -46,8 +72,9 @@ bool loadGatewayConfig(const std::string& path, GatewayConfig& config, std::stri
 
   if (const ConfigNode* node = top.object("logging")) {
     ConfigReader r(*node, errors, "logging");
-    r.readEnum("level", config.logging.level,
-               {"fatal", "critical", "error", "warning", "notice", "information", "debug", "trace"});
+    r.readEnum(
+        "level", config.logging.level,
+        {"fatal", "critical", "error", "warning", "notice", "information", "debug", "trace"});
     r.readString("file", config.logging.file);
     r.finish();
   }
@@ -93,6 +120,7 @@ bool loadGatewayConfig(const std::string& path, GatewayConfig& config, std::stri
     }
     r.finish();
   }
+  readOutbound(top, config.outbound);
   top.finish();
 
   if (config.mllp.empty() && errors.empty()) {
@@ -111,6 +139,7 @@ bool loadGatewayConfig(const std::string& path, GatewayConfig& config, std::stri
     m.tls.private_key = resolve(base, m.tls.private_key);
     m.tls.ca = resolve(base, m.tls.ca);
   }
+  resolveOutbound(base, config.outbound);
   diagnostics = errors.toString();
   return errors.empty();
 }

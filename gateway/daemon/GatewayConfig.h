@@ -5,6 +5,8 @@
 #include <vector>
 
 #include "adapters/inbound/mllp/MllpSettings.h"
+#include "adapters/outbound/email/EmailSettings.h"
+#include "adapters/outbound/messaging_api/MessagingApiSettings.h"
 #include "gateway/api/ConfigNode.h"
 #include "gateway/store/sqlite/SqliteStore.h"
 
@@ -38,6 +40,15 @@ struct AuditSettings {
   std::string origin = "gateway.invalid/audit";
 };
 
+// Outbound channels (section "outbound"; adapters/outbound/*/README.md list the keys).
+struct OutboundSettings {
+  // Email channel and notifier; without the section, the pickup directory defaults apply.
+  EmailSettings email;
+  // True when "outbound.messaging_api" is present (it has required keys, so no default).
+  bool messaging_api_enabled = false;
+  MessagingApiSettings messaging_api;
+};
+
 // The whole gateway.json. Relative paths are resolved against the directory of the config file.
 struct GatewayConfig {
   std::string config_path;
@@ -47,6 +58,7 @@ struct GatewayConfig {
   std::string store_type = "sqlite";
   SqliteStoreSettings store;
   std::vector<MllpSettings> mllp;
+  OutboundSettings outbound;
 };
 
 // Parses and validates the file, reporting every error at once ("file:line:col: error: ..."

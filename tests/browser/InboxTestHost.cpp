@@ -300,9 +300,9 @@ int main(int argc, char** argv) {
   const int port = socket.address().port();
   gw::InboxSettings settings;
   settings.base_url = "http://127.0.0.1:" + std::to_string(port) + "/inbox/";
-  settings.secure_cookies = false;  // loopback plain HTTP only
-  settings.requests_per_ip_per_minute = 10000;
-  settings.requests_per_link_per_minute = 1000;
+  settings.secure_cookies = false;                // loopback plain HTTP only
+  settings.requests_per_ip_per_minute = 1000000;  // the load benchmark runs from one address
+  settings.requests_per_link_per_minute = 100000;
   if (const gw::Status valid = gw::validateInboxSettings(settings); !valid.isOk()) {
     std::cerr << "settings: " << valid.toString() << "\n";
     return 1;

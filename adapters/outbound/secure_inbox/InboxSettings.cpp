@@ -48,8 +48,8 @@ void readInboxSettings(const ConfigNode& node, ConfigErrors& errors, InboxSettin
   reader.readInt("session_idle_timeout_seconds", settings.session_idle_timeout_seconds, 60, 3600);
   reader.readInt("session_max_age_seconds", settings.session_max_age_seconds, 300, 86400);
   reader.readInt("codes_per_hour", settings.codes_per_hour, 1, 20);
-  reader.readInt("requests_per_ip_per_minute", settings.requests_per_ip_per_minute, 1, 10000);
-  reader.readInt("requests_per_link_per_minute", settings.requests_per_link_per_minute, 1, 1000);
+  reader.readInt("requests_per_ip_per_minute", settings.requests_per_ip_per_minute, 1, 1000000);
+  reader.readInt("requests_per_link_per_minute", settings.requests_per_link_per_minute, 1, 100000);
   reader.readBool("secure_cookies", settings.secure_cookies);
   reader.readEnum("default_language", settings.default_language, {"en", "es"});
   reader.readInt("notify_timeout_ms", settings.notify_timeout_ms, 100, 120000);
@@ -77,8 +77,8 @@ Status validateInboxSettings(const InboxSettings& s) {
   if (!in(s.link_validity_days, 1, 365) || !in(s.code_validity_seconds, 60, 3600) ||
       !in(s.max_attempts, 1, 10) || !in(s.session_idle_timeout_seconds, 60, 3600) ||
       !in(s.session_max_age_seconds, 300, 86400) || !in(s.codes_per_hour, 1, 20) ||
-      !in(s.requests_per_ip_per_minute, 1, 10000) || !in(s.requests_per_link_per_minute, 1, 1000) ||
-      !in(s.notify_timeout_ms, 100, 120000)) {
+      !in(s.requests_per_ip_per_minute, 1, 1000000) ||
+      !in(s.requests_per_link_per_minute, 1, 100000) || !in(s.notify_timeout_ms, 100, 120000)) {
     return Status::invalidArgument("secure_inbox: a numeric setting is out of range");
   }
   if (s.default_language != "en" && s.default_language != "es") {

@@ -26,7 +26,8 @@ struct InboxSettings {
   int session_max_age_seconds = 3600;
   // One-time codes sent per link per hour (1..20).
   int codes_per_hour = 5;
-  // Requests per client IP per minute (1..10000) and per link per minute (1..1000).
+  // Requests per client IP per minute (1..1000000; patients behind one NAT share an address) and
+  // per link per minute (1..100000).
   int requests_per_ip_per_minute = 60;
   int requests_per_link_per_minute = 30;
   // Mark the session cookie Secure. Only a loopback plain-HTTP test server may turn this off.

@@ -522,8 +522,11 @@ WebResponse InboxPages::route(const WebRequest& request) const {
       return failure(step.status(), renderer);
     }
     switch (step->outcome) {
-      case StepOutcome::Accepted:
-        return redirect(prefix + "message");
+      case StepOutcome::Accepted: {
+        WebResponse response = redirect(prefix + "message");
+        response.headers.emplace_back("Set-Cookie", sessionCookie(context.session_id));
+        return response;
+      }
       case StepOutcome::BadInput:
         return renderer.codeForm(422, csrf, text.bad_code, "");
       case StepOutcome::Locked:

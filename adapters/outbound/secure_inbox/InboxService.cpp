@@ -427,7 +427,10 @@ Result<Step> InboxService::submitCode(SessionContext& context, std::string_view 
     }
     link.failed_attempts = 0;
     link.code_mac.clear();
+    // A verified session gets a new id (no session fixation across the privilege change).
+    GW_ASSIGN_OR_RETURN(std::string new_id, randomToken(32));
     InboxSession session = context.session;
+    session.id_hash = sha256Hex(new_id);
     session.stage = InboxSession::Stage::Verified;
     session.last_seen_at = now;
     const Status saved =
@@ -436,7 +439,10 @@ Result<Step> InboxService::submitCode(SessionContext& context, std::string_view 
       continue;
     }
     GW_RETURN_IF_ERROR(saved);
+    // Best effort: an old id left behind is unverified and times out on its own.
+    (void)store_->deleteSession(context.session.id_hash);
     context.session = session;
+    context.session_id = new_id;
     context.link = link;
     return Step{StepOutcome::Accepted, settings_.max_attempts, {}};
   }

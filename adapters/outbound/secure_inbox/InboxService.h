@@ -105,7 +105,8 @@ class InboxService {
                                const std::string& client_ip);
   // Sends a new code (when the birth date matched; otherwise only pretends), rate-limited.
   Result<Step> resendCode(SessionContext& context, const std::string& client_ip);
-  // Six digits. Right: the session is Verified and the attempt counter resets.
+  // Six digits. Right: the session is Verified under a new session id (context.session_id: the
+  // caller sets the new cookie) and the attempt counter resets.
   Result<Step> submitCode(SessionContext& context, std::string_view code,
                           const std::string& client_ip);
 

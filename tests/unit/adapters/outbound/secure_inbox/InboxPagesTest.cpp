@@ -66,6 +66,7 @@ class InboxPagesTest : public InboxFixture {
     const WebResponse verified = post("/inbox/code", {{"code", codeFrom(notifier->last().text)}});
     ASSERT_EQ(verified.status, 303);
     ASSERT_EQ(verified.header("Location"), "/inbox/message");
+    ASSERT_NE(verified.header("Set-Cookie").find("HttpOnly"), std::string::npos);
   }
 
   std::unique_ptr<inbox::InboxPages> pages;
@@ -246,6 +247,9 @@ TEST_F(InboxPagesTest, RateLimitedClientsGet429WithRetryAfter) {
 
 TEST_F(InboxPagesTest, SignOutEndsTheSession) {
   signIn();
+  const std::string unverified_csrf = csrf;
+  ASSERT_EQ(get("/inbox/message").status, 200);  // forms of the new session carry a new token
+  EXPECT_NE(csrf, unverified_csrf);
   const WebResponse out = post("/inbox/signout", {});
   EXPECT_EQ(page(out), "signed-out");
   EXPECT_NE(out.header("Set-Cookie").find("Max-Age=0"), std::string::npos);

@@ -103,10 +103,15 @@ TEST_F(InboxServiceTest, FullFlowShowsMessageAndRecordsFirstViewOnce) {
   const std::string code = codeFrom(notifier->last().text);
   ASSERT_EQ(code.size(), 6U);
   expectNoPhi(notifier->last().text, "code notification");
+  const std::string unverified_id = context.session_id;
   const Result<inbox::Step> step = service->submitCode(context, code, kIp);
   ASSERT_TRUE(step.ok());
   EXPECT_EQ(step->outcome, StepOutcome::Accepted);
   EXPECT_EQ(context.session.stage, InboxSession::Stage::Verified);
+  // The verified session has a new id; the old one is gone.
+  EXPECT_NE(context.session_id, unverified_id);
+  EXPECT_EQ(service->resume(unverified_id, kIp)->access, Access::NoSession);
+  EXPECT_EQ(service->resume(context.session_id, kIp)->session.stage, InboxSession::Stage::Verified);
 
   const Result<inbox::MessageView> first = service->view(context, kIp);
   ASSERT_TRUE(first.ok());

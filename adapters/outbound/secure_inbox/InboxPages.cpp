@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <exception>
 #include <kainjow/mustache.hpp>
+#include <map>
+#include <memory>
 #include <string_view>
 
 #include "adapters/outbound/secure_inbox/InboxCrypto.h"
@@ -127,12 +129,18 @@ Poco::Logger& logger() {
 }
 
 std::string render(std::string_view tmpl, const data& values) {
-  mustache compiled{std::string(tmpl)};
-  if (!compiled.is_valid()) {
-    // Templates are constants of this file: a broken one is a bug, caught by the tests.
+  // Templates are compiled once per thread (kainjow's render() is not const, so compiled
+  // templates are not shared between threads). Keyed by address: they are constants of this file.
+  thread_local std::map<const char*, std::unique_ptr<mustache>> compiled;
+  std::unique_ptr<mustache>& entry = compiled[tmpl.data()];
+  if (entry == nullptr) {
+    entry = std::make_unique<mustache>(std::string(tmpl));
+  }
+  if (!entry->is_valid()) {
+    // A broken template is a bug, caught by the tests.
     return "<p>template error</p>";
   }
-  return compiled.render(values);
+  return entry->render(values);
 }
 
 std::string minutesUntil(std::chrono::seconds seconds) {

@@ -315,7 +315,9 @@ Result<Step> InboxService::sendCode(SessionContext& context, const MessageConten
                             {"code", code},
                             {"minutes", std::to_string(settings_.code_validity_seconds / 60)}});
   note.language = context.language;
-  note.idempotency_key = "inbox-code:" + context.link.token_hash + ":" + code;
+  // Unique per code but unrelated to it: the key may end up in a Message-ID header.
+  GW_ASSIGN_OR_RETURN(const std::string nonce, randomToken(16));
+  note.idempotency_key = "inbox-code:" + nonce;
   GW_RETURN_IF_ERROR(notifier_->notify(
       note, clock_->steadyNow() + std::chrono::milliseconds(settings_.notify_timeout_ms)));
   return Step{StepOutcome::Accepted, settings_.max_attempts - context.link.failed_attempts, {}};

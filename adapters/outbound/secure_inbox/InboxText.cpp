@@ -14,9 +14,9 @@ InboxText english() {
   t.dob_heading = "Confirm it is you";
   t.dob_intro = "To protect your privacy, enter your date of birth.";
   t.dob_label = "Date of birth";
-  t.dob_hint = "Year-month-day, for example 1980-04-23";
+  t.dob_hint = "Year-month-day, for example 1975-09-30";
   t.continue_button = "Continue";
-  t.bad_date = "Enter your date of birth as year-month-day, for example 1980-04-23.";
+  t.bad_date = "Enter your date of birth as year-month-day, for example 1975-09-30.";
   t.code_heading = "Enter your code";
   t.code_intro =
       "If the details you entered match our records, we have sent a 6-digit code to your email "
@@ -86,9 +86,9 @@ InboxText spanish() {
   t.dob_heading = "Confirme que es usted";
   t.dob_intro = "Para proteger su privacidad, escriba su fecha de nacimiento.";
   t.dob_label = "Fecha de nacimiento";
-  t.dob_hint = "Año-mes-día, por ejemplo 1980-04-23";
+  t.dob_hint = "Año-mes-día, por ejemplo 1975-09-30";
   t.continue_button = "Continuar";
-  t.bad_date = "Escriba su fecha de nacimiento como año-mes-día, por ejemplo 1980-04-23.";
+  t.bad_date = "Escriba su fecha de nacimiento como año-mes-día, por ejemplo 1975-09-30.";
   t.code_heading = "Escriba su código";
   t.code_intro =
       "Si los datos que escribió coinciden con nuestros registros, le enviamos un código de 6 "

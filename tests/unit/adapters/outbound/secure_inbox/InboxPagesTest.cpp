@@ -102,6 +102,10 @@ TEST_F(InboxPagesTest, OpeningALinkSetsAStrictSessionCookieAndShowsTheBirthDateF
   EXPECT_EQ(response.body.find("<script"), std::string::npos);
   EXPECT_NE(response.body.find("not for emergencies"), std::string::npos);
   EXPECT_NE(response.body.find("<html lang=\"en\">"), std::string::npos);
+  for (const std::string& phi : {content.date_of_birth, content.recipient_name, content.email,
+                                 content.subject, content.facility_name}) {
+    EXPECT_EQ(response.body.find(phi), std::string::npos) << phi;
+  }
 }
 
 TEST_F(InboxPagesTest, SecureMayBeDroppedForLoopbackTestServers) {

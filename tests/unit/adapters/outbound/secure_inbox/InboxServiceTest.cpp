@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "adapters/outbound/secure_inbox/InboxCrypto.h"
 #include "adapters/outbound/secure_inbox/InboxService.h"
 #include "tests/unit/adapters/outbound/secure_inbox/InboxFixture.h"
@@ -103,6 +106,8 @@ TEST_F(InboxServiceTest, FullFlowShowsMessageAndRecordsFirstViewOnce) {
   const std::string code = codeFrom(notifier->last().text);
   ASSERT_EQ(code.size(), 6U);
   expectNoPhi(notifier->last().text, "code notification");
+  EXPECT_EQ(notifier->last().idempotency_key.find(code), std::string::npos);
+  EXPECT_EQ(notifier->last().to, content.email);
   const std::string unverified_id = context.session_id;
   const Result<inbox::Step> step = service->submitCode(context, code, kIp);
   ASSERT_TRUE(step.ok());
@@ -200,6 +205,45 @@ TEST_F(InboxServiceTest, FiveWrongCodesLockTheLinkForGood) {
   const Result<inbox::SessionContext> again = service->openLink(token, kIp);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->access, Access::Locked);
+}
+
+TEST_F(InboxServiceTest, ConcurrentWrongCodesNeverGetMoreThanTheLimit) {
+  const std::string token = deliver();
+  const inbox::SessionContext context = openAndGiveBirthDate(token);
+  const std::string wrong = codeFrom(notifier->last().text) == "000000" ? "111111" : "000000";
+  std::atomic<int> rejected{0};
+  std::atomic<int> locked{0};
+  std::atomic<int> busy{0};  // Unavailable after kSaveRetries version conflicts
+  std::atomic<int> other{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 12; ++i) {
+    threads.emplace_back([&] {
+      inbox::SessionContext mine = context;
+      const Result<inbox::Step> step = service->submitCode(mine, wrong, kIp);
+      if (step.ok() && step->outcome == StepOutcome::Rejected) {
+        ++rejected;
+      } else if (step.ok() && step->outcome == StepOutcome::Locked) {
+        ++locked;
+      } else if (!step.ok() && step.status().code() == StatusCode::Unavailable) {
+        ++busy;
+      } else {
+        ++other;
+      }
+    });
+  }
+  for (std::thread& t : threads) {
+    t.join();
+  }
+  const InboxLink link = store->links().at(0);
+  EXPECT_EQ(other.load(), 0);
+  // Every counted failure is one successful versioned save: never past the limit, never lost.
+  EXPECT_EQ(link.failed_attempts, rejected.load() + (link.locked ? 1 : 0));
+  EXPECT_LE(link.failed_attempts, 5);
+  if (busy.load() == 0) {
+    EXPECT_EQ(rejected.load(), 4);
+    EXPECT_EQ(locked.load(), 8);
+    EXPECT_TRUE(link.locked);
+  }
 }
 
 TEST_F(InboxServiceTest, WrongBirthDatesAndCodesShareTheAttemptLimit) {

@@ -149,6 +149,7 @@ Status InMemoryInboxStore::deleteSession(const std::string& id_hash) {
 Result<RateDecision> InMemoryInboxStore::consumeRate(const std::string& bucket, SystemTime now,
                                                      std::chrono::seconds window, int limit) {
   std::lock_guard<std::mutex> lock(mu_);
+  GW_RETURN_IF_ERROR(checkWriteLocked());
   if (window.count() <= 0) {
     return Status::invalidArgument("rate window must be positive");
   }

@@ -14,6 +14,7 @@ namespace {
 constexpr int kSaveRetries = 5;
 constexpr std::chrono::seconds kMinute{60};
 constexpr std::chrono::seconds kHour{3600};
+constexpr std::chrono::seconds kTouchInterval{15};
 
 bool isDigits(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
@@ -268,8 +269,12 @@ Result<SessionContext> InboxService::resume(std::string_view session_id,
     context.access = Access::Locked;
     return context;
   }
-  context.session.last_seen_at = now;
-  GW_RETURN_IF_ERROR(store_->saveSession(context.session));
+  // Touching the session is a store write; at most every kTouchInterval keeps the idle timeout
+  // accurate to that and spares the store a write per page.
+  if (now - context.session.last_seen_at >= kTouchInterval) {
+    context.session.last_seen_at = now;
+    GW_RETURN_IF_ERROR(store_->saveSession(context.session));
+  }
   return context;
 }
 

@@ -95,7 +95,8 @@ class InboxService {
   // Opens a link: checks it, starts a session (context.session_id is the new cookie value).
   Result<SessionContext> openLink(std::string_view token, const std::string& client_ip);
   // Finds the session of a request, applies the idle and absolute timeouts, the link's expiry
-  // and lock, the per-IP and per-link rate limits, and touches the session.
+  // and lock, the per-IP and per-link rate limits, and touches the session (a store write at
+  // most every 15 seconds per session).
   Result<SessionContext> resume(std::string_view session_id, const std::string& client_ip);
 
   // Birth date "YYYY-MM-DD". A match sends a one-time code; a mismatch counts as a failed

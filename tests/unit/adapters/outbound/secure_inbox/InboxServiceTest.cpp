@@ -345,6 +345,19 @@ TEST_F(InboxServiceTest, IdleSessionTimesOut) {
   EXPECT_EQ(service->resume(context.session_id, kIp)->access, Access::NoSession);
 }
 
+TEST_F(InboxServiceTest, RequestsWithinTheIdleTimeoutKeepTheSessionAlive) {
+  const std::string token = deliver();
+  inbox::SessionContext context = openAndGiveBirthDate(token);
+  for (int minute = 0; minute < 50; minute += 5) {
+    clock->advance(std::chrono::minutes(5));
+    ASSERT_EQ(service->resume(context.session_id, kIp)->access, Access::Ok) << minute;
+  }
+  clock->advance(std::chrono::seconds(10));  // a touch within 15 s is not written...
+  ASSERT_EQ(service->resume(context.session_id, kIp)->access, Access::Ok);
+  clock->advance(std::chrono::seconds(595));  // ...so idle time counts from the last write
+  EXPECT_EQ(service->resume(context.session_id, kIp)->access, Access::TimedOut);
+}
+
 TEST_F(InboxServiceTest, UnknownAndMalformedTokensAreNotFound) {
   deliver();
   EXPECT_EQ(service->openLink(inbox::randomToken().value(), kIp)->access, Access::NotFound);

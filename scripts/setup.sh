@@ -9,6 +9,7 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libxerces-c-dev libkainjow-mustache-dev libhowardhinnant-date-dev tzdata
   python3 python3-hl7 python3-aiosmtpd
+  chromium wrk
 )
 
 missing=()
@@ -17,6 +18,12 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
+
+# Node (npm playwright-core drives chromium in tests/browser): Debian's nodejs + npm unless a node
+# is already installed (e.g. from NodeSource, whose nodejs bundles npm).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  missing+=(nodejs npm)
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all ${#packages[@]} packages already installed"

@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <regex>
+#include <string>
+
+#include "adapters/outbound/secure_inbox/InboxChannel.h"
+#include "adapters/outbound/secure_inbox/InboxService.h"
+#include "tests/support/FakeCipher.h"
+#include "tests/support/InMemoryInboxStore.h"
+#include "tests/support/ManualClock.h"
+#include "tests/support/RecordingNotifier.h"
+
+namespace gw::test {
+
+// A synthetic patient and message (example.invalid address), its sealed content in the fake
+// store, and the inbox wired to fakes. Time moves only through clock->advance().
+class InboxFixture : public ::testing::Test {
+ protected:
+  static constexpr std::int64_t kMessageId = 7;
+  static constexpr const char* kBirthDate = "1980-04-23";
+  static constexpr const char* kIp = "192.0.2.10";
+
+  void SetUp() override {
+    settings.base_url = "https://patients.example.invalid/inbox/";
+    content.language = "en";
+    content.recipient_name = "Alex Testpatient";
+    content.email = "alex.testpatient@example.invalid";
+    content.date_of_birth = kBirthDate;
+    content.facility_name = "Example General Hospital";
+    content.subject = "Your discharge instructions";
+    content.text =
+        "Take your medicine twice daily.\n\nRead more at https://education.example.invalid/"
+        "knee.\n\nThis is not for emergencies.";
+    content.quick_replies = {{"confirm", "Confirm appointment"},
+                             {"cancel", "Cancel appointment"},
+                             {"question", "I have a question"}};
+    putMessage(kMessageId, content);
+    rebuild();
+  }
+
+  void rebuild() {
+    service = std::make_shared<inbox::InboxService>(settings, store, cipher, notifier, clock);
+    channel = std::make_shared<InboxChannel>(service, *store);
+  }
+
+  void putMessage(std::int64_t id, const MessageContent& c,
+                  MessageState state = MessageState::Sending, SystemTime expires = {}) {
+    InboxMessage message;
+    message.message_id = id;
+    message.state = state;
+    message.expires_at = expires;
+    message.associated_data = "message-key-" + std::to_string(id);
+    message.sealed_content =
+        cipher->seal(serializeMessageContent(c), message.associated_data).value();
+    store->putMessage(message);
+  }
+
+  // Delivers the message and returns the token from the notification's link.
+  std::string deliver(std::int64_t id = kMessageId) {
+    OutboundMessage message;
+    message.message_id = id;
+    message.content = content;
+    const Result<DeliveryReceipt> receipt = channel->deliver(message, clock->steadyNow());
+    EXPECT_TRUE(receipt.ok()) << receipt.status().toString();
+    return tokenFrom(notifier->last().text);
+  }
+
+  static std::string tokenFrom(const std::string& text) {
+    std::smatch match;
+    static const std::regex kLink("/inbox/l/([A-Za-z0-9_-]+)");
+    return std::regex_search(text, match, kLink) ? match[1].str() : "";
+  }
+  static std::string codeFrom(const std::string& text) {
+    std::smatch match;
+    static const std::regex kCode("\\b([0-9]{6})\\b");
+    return std::regex_search(text, match, kCode) ? match[1].str() : "";
+  }
+
+  // Opens the link and passes the birth date; returns the session context at the code step.
+  inbox::SessionContext openAndGiveBirthDate(const std::string& token,
+                                             const std::string& birth_date = kBirthDate) {
+    Result<inbox::SessionContext> opened = service->openLink(token, kIp);
+    EXPECT_TRUE(opened.ok());
+    EXPECT_EQ(opened->access, inbox::Access::Ok);
+    Result<inbox::Step> step = service->submitBirthDate(*opened, birth_date, kIp);
+    EXPECT_TRUE(step.ok()) << step.status().toString();
+    EXPECT_EQ(step->outcome, inbox::StepOutcome::Accepted);
+    return *opened;
+  }
+
+  InboxSettings settings;
+  MessageContent content;
+  std::shared_ptr<ManualClock> clock = std::make_shared<ManualClock>();
+  std::shared_ptr<InMemoryInboxStore> store = std::make_shared<InMemoryInboxStore>();
+  std::shared_ptr<FakeCipher> cipher = std::make_shared<FakeCipher>();
+  std::shared_ptr<RecordingNotifier> notifier = std::make_shared<RecordingNotifier>();
+  std::shared_ptr<inbox::InboxService> service;
+  std::shared_ptr<InboxChannel> channel;
+};
+
+}  // namespace gw::test

@@ -109,6 +109,52 @@ CREATE INDEX consent_ledger_lookup ON consent_ledger (patient_key, channel, purp
 CREATE TRIGGER consent_ledger_no_update BEFORE UPDATE ON consent_ledger
 BEGIN SELECT RAISE(ABORT, 'the consent ledger is append-only'); END;
 )sql"},
+    {4, R"sql(
+CREATE TABLE inbox_links (
+  token_hash      TEXT    PRIMARY KEY,      -- SHA-256 of the link token; the token is never stored
+  message_id      INTEGER NOT NULL REFERENCES patient_messages (id),
+  created_at      INTEGER NOT NULL,
+  expires_at      INTEGER NOT NULL,
+  failed_attempts INTEGER NOT NULL DEFAULT 0,
+  locked          INTEGER NOT NULL DEFAULT 0,
+  code_mac        TEXT    NOT NULL DEFAULT '',  -- HMAC of the current one-time code
+  code_expires_at INTEGER NOT NULL DEFAULT 0,
+  version         INTEGER NOT NULL
+);
+CREATE INDEX inbox_links_message ON inbox_links (message_id);
+CREATE TABLE inbox_sessions (
+  id_hash            TEXT    PRIMARY KEY,   -- SHA-256 of the session cookie
+  token_hash         TEXT    NOT NULL,
+  stage              TEXT    NOT NULL,
+  birth_date_matched INTEGER NOT NULL,
+  language           TEXT    NOT NULL,
+  created_at         INTEGER NOT NULL,
+  last_seen_at       INTEGER NOT NULL
+);
+CREATE TABLE inbox_rate_windows (
+  bucket       TEXT    NOT NULL,
+  window_start INTEGER NOT NULL,
+  hits         INTEGER NOT NULL,
+  PRIMARY KEY (bucket, window_start)
+) WITHOUT ROWID;
+CREATE TABLE inbox_replies (
+  id          INTEGER PRIMARY KEY,
+  message_id  INTEGER NOT NULL REFERENCES patient_messages (id),
+  reply_id    TEXT    NOT NULL,
+  received_at INTEGER NOT NULL,
+  opt_out     INTEGER NOT NULL
+);
+CREATE INDEX inbox_replies_message ON inbox_replies (message_id);
+CREATE TABLE operator_work_items (
+  id         INTEGER PRIMARY KEY,
+  kind       TEXT    NOT NULL,   -- "reply", ...
+  object     TEXT    NOT NULL,   -- "patient_message:42"
+  detail     TEXT    NOT NULL,   -- no PHI
+  created_at INTEGER NOT NULL,
+  state      TEXT    NOT NULL    -- "open" | "done"
+);
+CREATE INDEX operator_work_items_state ON operator_work_items (state, id);
+)sql"},
 };
 
 class Transaction {

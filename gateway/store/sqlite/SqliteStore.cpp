@@ -300,6 +300,7 @@ class SqliteStore::Impl {
   // Owned by the writer thread once started (by open()/close() before and after it).
   sqlite::Database write_db_;
   Statement begin_;
+  Statement max_seq_;  // the audit sequence, read again in every transaction
   Statement commit_;
   Statement rollback_;
   Statement find_by_key_;
@@ -386,6 +387,8 @@ Status SqliteStore::Impl::open() {
     next_seq_ = max_seq.columnInt(0) + 1;
   }
   GW_RETURN_IF_ERROR(prepareInto(db, begin_, "BEGIN IMMEDIATE"));
+  GW_RETURN_IF_ERROR(
+      prepareInto(db, max_seq_, "SELECT COALESCE(MAX(seq), 0) FROM audit_records"));
   GW_RETURN_IF_ERROR(prepareInto(db, commit_, "COMMIT"));
   GW_RETURN_IF_ERROR(prepareInto(db, rollback_, "ROLLBACK"));
   GW_RETURN_IF_ERROR(
@@ -479,7 +482,7 @@ void SqliteStore::Impl::close() {
     read_db_.reset();
   }
   // The writer's connection closes last, so SQLite checkpoints and removes the WAL file.
-  for (Statement* stmt : {&begin_, &commit_, &rollback_, &find_by_key_, &insert_event_,
+  for (Statement* stmt : {&begin_, &max_seq_, &commit_, &rollback_, &find_by_key_, &insert_event_,
                           &count_duplicate_, &insert_audit_, &read_payload_, &insert_checkpoint_}) {
     *stmt = Statement();
   }
@@ -725,6 +728,17 @@ Status SqliteStore::Impl::runTransaction(std::int64_t now_ms) {
     rollback_.reset();
   }
   GW_RETURN_IF_ERROR(stepDone(begin_, "cannot begin a transaction"));
+  {
+    // Other processes (the operator CLI: `messages show --payload`, `messages replay`, `keys
+    // rotate`) append audit records too; inside BEGIN IMMEDIATE nobody else can, so the next
+    // sequence number is read here rather than trusted from memory. O(1): seq is the rowid.
+    ResetOnExit reset(max_seq_);
+    const int rc = max_seq_.step();
+    if (rc != SQLITE_ROW) {
+      return sqliteError(db, rc, "cannot read the last audit sequence number");
+    }
+    next_seq_ = max_seq_.columnInt(0) + 1;
+  }
   for (std::size_t i = 0; i < batch_.size(); ++i) {
     GW_RETURN_IF_ERROR(runRequest(batch_[i], outcomes_[i], now_ms));
   }

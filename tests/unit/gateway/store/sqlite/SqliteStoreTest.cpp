@@ -330,13 +330,13 @@ INSTANTIATE_TEST_SUITE_P(Durability, SqliteStoreConcurrencyTest,
 TEST_F(SqliteStoreTest, ReopenKeepsDataAndContinuesAuditSequence) {
   {
     auto store = open();
-    EXPECT_EQ(store->schemaVersion(), 3);
+    EXPECT_EQ(store->schemaVersion(), 4);
     for (const char* key : {"a", "b", "c"}) {
       ASSERT_TRUE(store->commitInbound(event(key), kLongDeadline).ok());
     }
   }  // the destructor closes
   auto store = open();
-  EXPECT_EQ(store->schemaVersion(), 3);
+  EXPECT_EQ(store->schemaVersion(), 4);
   EXPECT_EQ(allEvents(*store).size(), 3u);
   EXPECT_TRUE(store->commitInbound(event("a"), kLongDeadline)->duplicate);
   Result<IntakeReceipt> d = store->commitInbound(event("d"), kLongDeadline);
@@ -346,7 +346,7 @@ TEST_F(SqliteStoreTest, ReopenKeepsDataAndContinuesAuditSequence) {
   EXPECT_EQ(audit.back().seq, 5);
   RawDatabase raw(settings_.path);
   EXPECT_EQ(raw.query("SELECT version FROM schema_migrations"),
-            (std::vector<std::string>{"1", "2", "3"}));
+            (std::vector<std::string>{"1", "2", "3", "4"}));
 }
 
 TEST_F(SqliteStoreTest, RefusesANewerSchema) {
@@ -802,6 +802,29 @@ TEST_F(SqliteStoreTest, NoPayloadPlaintextInTheDatabase) {
     EXPECT_EQ(database_bytes.find(secret), std::string::npos) << secret;
   }
   EXPECT_NE(database_bytes.find("ADT^A01"), std::string::npos);  // metadata is in clear
+}
+
+TEST_F(SqliteStoreTest, AuditRecordsFromAnotherProcessDoNotBreakCommits) {
+  auto gateway = open();
+  ASSERT_TRUE(gateway->commitInbound(event("a"), kLongDeadline).ok());
+  {
+    auto operator_cli = open();  // `gateway messages show --payload` while the gateway runs
+    AuditEntry viewed;
+    viewed.actor = "operator:alice";
+    viewed.action = "viewed_payload";
+    viewed.object = "inbound_event:1";
+    viewed.outcome = "ok";
+    ASSERT_TRUE(operator_cli->appendAudit(viewed).ok());
+  }
+  ASSERT_TRUE(gateway->commitInbound(event("b"), kLongDeadline).ok())
+      << "the gateway must not reuse an audit sequence number another process took";
+  const std::vector<AuditRecord> audit = allAudit(*gateway);
+  ASSERT_EQ(audit.size(), 3u);
+  for (std::size_t i = 0; i < audit.size(); ++i) {
+    EXPECT_EQ(audit[i].seq, static_cast<std::int64_t>(i + 1));
+  }
+  EXPECT_EQ(audit[1].entry.action, "viewed_payload");
+  EXPECT_EQ(audit[2].entry.action, "received");
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "adapters/inbound/fhir/FhirSettings.h"
 #include "adapters/inbound/mllp/MllpSettings.h"
 #include "gateway/api/ConfigNode.h"
 #include "gateway/store/sqlite/SqliteStore.h"
@@ -47,6 +48,8 @@ struct GatewayConfig {
   std::string store_type = "sqlite";
   SqliteStoreSettings store;
   std::vector<MllpSettings> mllp;
+  // FHIR R4 intake over HTTPS ("inbound.fhir"); off unless enabled.
+  FhirSettings fhir;
 };
 
 // Parses and validates the file, reporting every error at once ("file:line:col: error: ..."

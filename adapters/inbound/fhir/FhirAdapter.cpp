@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "adapters/inbound/fhir/FhirAdapter.h"
+
+#include "adapters/inbound/fhir/FhirHandler.h"
+#include "gateway/http/HttpServer.h"
+
+namespace gw {
+namespace {
+
+class FhirAdapter final : public InboundAdapter {
+ public:
+  FhirAdapter(std::string name, std::unique_ptr<fhirin::FhirHandler> handler,
+              std::unique_ptr<http::HttpServer> server)
+      : name_(std::move(name)), handler_(std::move(handler)), server_(std::move(server)) {}
+  ~FhirAdapter() override { stop(); }
+
+  // InboundAdapter
+  std::string_view name() const override { return name_; }
+  Status start() override { return server_->start(); }
+  std::string boundAddress() const override { return server_->boundAddress(); }
+  void stop() override { server_->stop(); }
+
+ private:
+  std::string name_;
+  std::unique_ptr<fhirin::FhirHandler> handler_;  // outlives server_ (declared first)
+  std::unique_ptr<http::HttpServer> server_;
+};
+
+}  // namespace
+
+Result<InboundAdapterPtr> makeFhirAdapter(const FhirSettings& settings, InboundSink& sink,
+                                          AuditStore* audit, ClockPtr clock) {
+  GW_ASSIGN_OR_RETURN(std::unique_ptr<fhirin::FhirHandler> handler,
+                      fhirin::FhirHandler::create(settings, sink, audit, std::move(clock)));
+  GW_ASSIGN_OR_RETURN(std::unique_ptr<http::HttpServer> server,
+                      http::HttpServer::create(settings.name, settings.server));
+  server->mount(settings.base_path, *handler);
+  return InboundAdapterPtr(
+      std::make_unique<FhirAdapter>(settings.name, std::move(handler), std::move(server)));
+}
+
+}  // namespace gw

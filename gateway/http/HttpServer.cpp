@@ -318,14 +318,13 @@ class RequestHandler final : public Poco::Net::HTTPRequestHandler {
       }
       readClientCertificate(in, request);
       const std::int64_t limit = server_.settings.max_request_bytes;
-      if (in.hasContentLength() && in.getContentLength64() > limit) {
+      const bool declared_too_large = in.hasContentLength() && in.getContentLength64() > limit;
+      if (declared_too_large || !readBody(in, request.body, limit)) {
         server_.rejected.fetch_add(1);
-        // The body is not read: close so its bytes are not taken for the next request.
-        send(out, handler->reject(413, tooLarge(limit), request), true);
-        return;
-      }
-      if (!readBody(in, request.body, limit)) {
-        server_.rejected.fetch_add(1);
+        request.body.clear();
+        // Read and drop what the client is still sending (up to a bound) so it gets to read the
+        // 413 instead of a connection reset; then close.
+        discard(in, kDiscardFactor * limit);
         send(out, handler->reject(413, tooLarge(limit), request), true);
         return;
       }
@@ -353,6 +352,22 @@ class RequestHandler final : public Poco::Net::HTTPRequestHandler {
  private:
   static std::string tooLarge(std::int64_t limit) {
     return "request body is larger than the limit of " + std::to_string(limit) + " bytes";
+  }
+
+  static constexpr std::int64_t kDiscardFactor = 4;
+
+  static void discard(Poco::Net::HTTPServerRequest& in, std::int64_t at_most) {
+    std::istream& stream = in.stream();
+    char buffer[65536];
+    std::int64_t total = 0;
+    while (stream && total < at_most) {
+      stream.read(buffer, sizeof(buffer));
+      const std::streamsize got = stream.gcount();
+      if (got <= 0) {
+        break;
+      }
+      total += got;
+    }
   }
 
   // Reads at most limit bytes; false when the body is longer.

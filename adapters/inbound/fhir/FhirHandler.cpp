@@ -416,7 +416,7 @@ http::HttpResponse FhirHandler::post(const http::HttpRequest& request, Route rou
                                       ? fhir::parseJson(request.body, limits)
                                       : fhir::parseXml(request.body, limits);
   if (!parsed.ok()) {
-    const std::string& message = parsed.status().message();
+    const std::string message = parsed.status().message();
     poco_information(logger(), conn + "client " + auth.client + ": unparseable " +
                                    (*body_format == Format::Json ? "JSON" : "XML") + " (" +
                                    std::to_string(request.body.size()) + " bytes): " + message);

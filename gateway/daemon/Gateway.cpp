@@ -162,7 +162,8 @@ int checkConfig(const std::string& config_path) {
     return kExitConfigError;
   }
   std::cout << config_path << ": ok (" << config.mllp.size() << " MLLP listener"
-            << (config.mllp.size() == 1 ? "" : "s") << ")\n";
+            << (config.mllp.size() == 1 ? "" : "s")
+            << (config.fhir.enabled ? ", FHIR server" : "") << ")\n";
   return 0;
 }
 

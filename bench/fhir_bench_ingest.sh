@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# HTTP ingest of small FHIR message Bundles (about 1.6 KB) over keep-alive connections with wrk:
+# every request is parsed, checked, sealed (AES-256-GCM) and committed to SQLite before its 200.
+# Same-run baseline: GET [base]/metadata on the same server (HTTP + routing, no parse, no store).
+# Prints wrk's summary (req/s, latency percentiles incl. p99) for each case.
+#
+# Usage: bench/fhir_bench_ingest.sh [gateway binary] [seconds] [connections] [threads]
+# Defaults: build-bench/bin/gateway, 10 s, 16 connections, 2 threads. Needs wrk (scripts/setup.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+GATEWAY=${1:-build-bench/bin/gateway}
+SECONDS_PER_CASE=${2:-10}
+CONNECTIONS=${3:-16}
+THREADS=${4:-2}
+command -v wrk >/dev/null || { echo "fhir_bench_ingest: wrk is not installed (scripts/setup.sh)"; exit 1; }
+
+work=$(mktemp -d /tmp/gw-fhir-bench.XXXXXX)
+gateway_pid=""
+cleanup() {
+  if [ -n "$gateway_pid" ] && kill -0 "$gateway_pid" 2>/dev/null; then
+    kill -TERM "$gateway_pid"; wait "$gateway_pid" || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+run_case() {  # durability
+  local durability=$1
+  rm -f "$work"/gateway.db*
+  cat > "$work/gateway.json" <<JSON
+{
+  "logging": {"level": "warning"},
+  "keys": {"key_file": "$work/keys/gateway.keys", "generate_if_missing": true},
+  "audit": {"signing_key_file": "$work/keys/audit.pem"},
+  "store": {"path": "$work/gateway.db", "durability": "$durability"},
+  "inbound": {"mllp": [], "fhir": {"enabled": true, "host": "127.0.0.1", "port": 0,
+    "allow_plain_http": true, "max_threads": 32, "max_queued": 256,
+    "auth": {"allow_unauthenticated": true}}}
+}
+JSON
+  "$GATEWAY" run --config "$work/gateway.json" > "$work/out.txt" 2> "$work/err.txt" &
+  gateway_pid=$!
+  local port=""
+  for _ in $(seq 1 100); do
+    port=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$work/out.txt" | sed 's/.*://' || true)
+    [ -n "$port" ] && break
+    sleep 0.1
+  done
+  [ -n "$port" ] || { cat "$work/err.txt"; exit 1; }
+  local base="http://127.0.0.1:$port/fhir"
+  echo "=== baseline: GET /fhir/metadata (durability $durability) ==="
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_PER_CASE}s" --latency "$base/metadata"
+  echo "=== POST /fhir/\$process-message, message Bundle committed before 200 (durability $durability) ==="
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_PER_CASE}s" --latency \
+    -s bench/fhir_bench_ingest.lua "$base/\$process-message" -- "$durability"
+  kill -TERM "$gateway_pid"; wait "$gateway_pid" || true
+  gateway_pid=""
+  echo "stored events: $(sqlite3 "$work/gateway.db" "SELECT count(*) FROM inbound_events")"
+}
+
+run_case process
+run_case power

@@ -3,10 +3,10 @@
 -- example.invalid) over keep-alive connections, each with a new Bundle.id (run, thread, counter)
 -- so every request is a real commit, not a resend. Usage: wrk ... -s fhir_bench_ingest.lua URL -- RUN
 local counter = 0
-local thread_number = 0
 local run = "run"
 local created = 0
 
+-- Runs in wrk's main Lua state; thread:set() makes `thread_number` a global of that thread's state.
 function setup(thread)
   created = created + 1
   thread:set("thread_number", created)

@@ -56,7 +56,7 @@ JSON
     -s bench/fhir_bench_ingest.lua "$base/\$process-message" -- "$durability"
   kill -TERM "$gateway_pid"; wait "$gateway_pid" || true
   gateway_pid=""
-  echo "stored events: $(sqlite3 "$work/gateway.db" "SELECT count(*) FROM inbound_events")"
+  echo "stored events: $(sqlite3 "$work/gateway.db" "SELECT count(*) FROM inbound_events") (one per 2xx POST; wrk counts only the replies read before its timer ran out)"
 }
 
 run_case process

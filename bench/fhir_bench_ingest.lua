@@ -12,8 +12,19 @@ function setup(thread)
   thread:set("thread_number", created)
 end
 
+local headers = {["Content-Type"] = "application/fhir+json"}
+
+-- wrk.format() takes these headers instead of wrk.headers: carry over -H (Authorization).
+local function with_command_line_headers()
+  for name, value in pairs(wrk.headers) do
+    headers[name] = value
+  end
+  headers["Content-Type"] = "application/fhir+json"
+end
+
 function init(args)
   run = args[1] or run
+  with_command_line_headers()
 end
 
 local template = [[{"resourceType":"Bundle","id":"BENCH-%s-%d-%d","type":"message",]] ..
@@ -32,8 +43,6 @@ local template = [[{"resourceType":"Bundle","id":"BENCH-%s-%d-%d","type":"messag
   [["system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"IMP"},]] ..
   [["subject":{"reference":"Patient/pat-1"},"period":{"start":"2026-11-20T08:00:00Z",]] ..
   [["end":"2026-11-25T14:00:00Z"}}}]}]]
-
-local headers = {["Content-Type"] = "application/fhir+json"}
 
 function request()
   counter = counter + 1

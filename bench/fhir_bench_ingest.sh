@@ -3,6 +3,8 @@
 # HTTP ingest of small FHIR message Bundles (about 1.6 KB) over keep-alive connections with wrk:
 # every request is parsed, checked, sealed (AES-256-GCM) and committed to SQLite before its 200.
 # Same-run baseline: GET [base]/metadata on the same server (HTTP + routing, no parse, no store).
+# Cases: plain HTTP on loopback with durability "process" and "power", and HTTPS (TLS, a
+# certificate made here) with a Bearer JWT (RS384, key made here) checked on every request.
 # Prints wrk's summary (req/s, latency percentiles incl. p99) for each case.
 #
 # Usage: bench/fhir_bench_ingest.sh [gateway binary] [seconds] [connections] [threads]
@@ -25,9 +27,34 @@ cleanup() {
 }
 trap cleanup EXIT
 
-run_case() {  # durability
-  local durability=$1
+b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
+
+make_tls_material() {
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/server.key" -out "$work/server.pem" \
+    -days 1 -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 2>/dev/null
+  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$work/client.key" 2>/dev/null
+  openssl pkey -in "$work/client.key" -pubout -out "$work/client.pub"
+  chmod 600 "$work/server.key" "$work/client.key"
+  local now header claims signature
+  now=$(date +%s)
+  header=$(printf '{"alg":"RS384","typ":"JWT"}' | b64url)
+  claims=$(printf '{"iss":"bench-ehr","sub":"bench-ehr","aud":"https://gateway.example.invalid/fhir","exp":%d,"iat":%d}' \
+    $((now + 3000)) "$now" | b64url)
+  signature=$(printf '%s.%s' "$header" "$claims" | openssl dgst -sha384 -sign "$work/client.key" -binary | b64url)
+  TOKEN="$header.$claims.$signature"
+}
+
+run_case() {  # durability, http|https
+  local durability=$1 scheme=$2 server auth wrk_auth=()
   rm -f "$work"/gateway.db*
+  if [ "$scheme" = https ]; then
+    server='"tls": {"enabled": true, "certificate": "'"$work"'/server.pem", "private_key": "'"$work"'/server.key"},'
+    auth='"auth": {"audience": "https://gateway.example.invalid/fhir", "clients": [{"id": "bench-ehr", "public_key_file": "'"$work"'/client.pub"}]}'
+    wrk_auth=(-H "Authorization: Bearer $TOKEN")
+  else
+    server='"allow_plain_http": true,'
+    auth='"auth": {"allow_unauthenticated": true}'
+  fi
   cat > "$work/gateway.json" <<JSON
 {
   "logging": {"level": "warning"},
@@ -35,8 +62,7 @@ run_case() {  # durability
   "audit": {"signing_key_file": "$work/keys/audit.pem"},
   "store": {"path": "$work/gateway.db", "durability": "$durability"},
   "inbound": {"mllp": [], "fhir": {"enabled": true, "host": "127.0.0.1", "port": 0,
-    "allow_plain_http": true, "max_threads": 32, "max_queued": 256,
-    "auth": {"allow_unauthenticated": true}}}
+    "max_threads": 32, "max_queued": 256, $server $auth}}
 }
 JSON
   "$GATEWAY" run --config "$work/gateway.json" > "$work/out.txt" 2> "$work/err.txt" &
@@ -48,16 +74,18 @@ JSON
     sleep 0.1
   done
   [ -n "$port" ] || { cat "$work/err.txt"; exit 1; }
-  local base="http://127.0.0.1:$port/fhir"
-  echo "=== baseline: GET /fhir/metadata (durability $durability) ==="
+  local base="$scheme://127.0.0.1:$port/fhir"
+  echo "=== baseline: GET /fhir/metadata ($scheme, durability $durability) ==="
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_PER_CASE}s" --latency "$base/metadata"
-  echo "=== POST /fhir/\$process-message, message Bundle committed before 200 (durability $durability) ==="
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_PER_CASE}s" --latency \
-    -s bench/fhir_bench_ingest.lua "$base/\$process-message" -- "$durability"
+  echo "=== POST /fhir/\$process-message, message Bundle committed before 200 ($scheme, durability $durability) ==="
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_PER_CASE}s" --latency "${wrk_auth[@]}" \
+    -s bench/fhir_bench_ingest.lua "$base/\$process-message" -- "$durability-$scheme"
   kill -TERM "$gateway_pid"; wait "$gateway_pid" || true
   gateway_pid=""
   echo "stored events: $(sqlite3 "$work/gateway.db" "SELECT count(*) FROM inbound_events") (one per 2xx POST; wrk counts only the replies read before its timer ran out)"
 }
 
-run_case process
-run_case power
+make_tls_material
+run_case process http
+run_case power http
+run_case process https

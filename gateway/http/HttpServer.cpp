@@ -319,7 +319,36 @@ class RequestHandler final : public Poco::Net::HTTPRequestHandler {
       readClientCertificate(in, request);
       const std::int64_t limit = server_.settings.max_request_bytes;
       const bool declared_too_large = in.hasContentLength() && in.getContentLength64() > limit;
-      if (declared_too_large || !readBody(in, request.body, limit)) {
+      bool within_limit = false;
+      if (!declared_too_large) {
+        try {
+          within_limit = readBody(in, request.body, limit);
+        } catch (const Poco::TimeoutException&) {
+          server_.rejected.fetch_add(1);
+          request.body.clear();
+          send(out, handler->reject(408, "the request body did not arrive in time", request), true);
+          return;
+        } catch (const Poco::Exception&) {
+          // Broken chunked framing and the like: the client's fault, not ours.
+          server_.rejected.fetch_add(1);
+          request.body.clear();
+          send(out, handler->reject(400, "malformed request body framing", request), true);
+          return;
+        }
+      }
+      if (within_limit && in.hasContentLength() &&
+          static_cast<std::int64_t>(request.body.size()) != in.getContentLength64()) {
+        // POCO ends a fixed-length body quietly when the peer closes early. (A chunked body cut
+        // inside a chunk also ends quietly; FHIR JSON/XML is self-delimiting, so the parser
+        // refuses such a body.)
+        server_.rejected.fetch_add(1);
+        request.body.clear();
+        send(out,
+             handler->reject(400, "the request body is shorter than its Content-Length", request),
+             true);
+        return;
+      }
+      if (declared_too_large || !within_limit) {
         server_.rejected.fetch_add(1);
         request.body.clear();
         // Read and drop what the client is still sending (up to a bound) so it gets to read the
@@ -357,16 +386,20 @@ class RequestHandler final : public Poco::Net::HTTPRequestHandler {
   static constexpr std::int64_t kDiscardFactor = 4;
 
   static void discard(Poco::Net::HTTPServerRequest& in, std::int64_t at_most) {
-    std::istream& stream = in.stream();
-    char buffer[65536];
-    std::int64_t total = 0;
-    while (stream && total < at_most) {
-      stream.read(buffer, sizeof(buffer));
-      const std::streamsize got = stream.gcount();
-      if (got <= 0) {
-        break;
+    try {
+      std::istream& stream = in.stream();
+      char buffer[65536];
+      std::int64_t total = 0;
+      while (stream && total < at_most) {
+        stream.read(buffer, sizeof(buffer));
+        const std::streamsize got = stream.gcount();
+        if (got <= 0) {
+          break;
+        }
+        total += got;
       }
-      total += got;
+    } catch (const Poco::Exception&) {
+      // The connection is closed after the answer anyway.
     }
   }
 

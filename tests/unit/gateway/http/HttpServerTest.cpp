@@ -2,6 +2,8 @@
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/Net/StreamSocket.h>
 #include <Poco/StreamCopier.h>
 #include <gtest/gtest.h>
 
@@ -118,6 +120,26 @@ TEST(HttpServerTest, RefusesBodiesOverTheLimitThroughTheHandler) {
   EXPECT_EQ(chunked.status, 413);
   EXPECT_EQ(request(at, "POST", "/fhir/x", std::string(100, 'a'), true).status, 200);
   EXPECT_EQ(fhir.calls.load(), 2);
+  (*server)->stop();
+}
+
+TEST(HttpServerTest, ABodyShorterThanItsContentLengthIsAnswered400) {
+  EchoHandler fhir("fhir");
+  Result<std::unique_ptr<HttpServer>> server = HttpServer::create("test", loopback());
+  ASSERT_TRUE(server.ok());
+  (*server)->mount("/fhir", fhir);
+  ASSERT_TRUE((*server)->start().isOk());
+  Poco::Net::StreamSocket socket(Poco::Net::SocketAddress((*server)->boundAddress()));
+  socket.setReceiveTimeout(Poco::Timespan(10, 0));
+  const std::string raw = "POST /fhir/x HTTP/1.1\r\nHost: test\r\nContent-Length: 10\r\n\r\nabc";
+  socket.sendBytes(raw.data(), static_cast<int>(raw.size()));
+  socket.shutdownSend();  // the body ends before Content-Length
+  char buffer[512] = {0};
+  const int got = socket.receiveBytes(buffer, sizeof(buffer) - 1);
+  ASSERT_GT(got, 0);
+  EXPECT_EQ(std::string(buffer, static_cast<std::size_t>(got)).rfind("HTTP/1.1 400", 0), 0U)
+      << buffer;
+  EXPECT_EQ(fhir.calls.load(), 0) << buffer;
   (*server)->stop();
 }
 

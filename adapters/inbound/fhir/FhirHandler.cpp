@@ -264,8 +264,6 @@ http::HttpResponse FhirHandler::error(const RequestProblem& problem, Format form
     response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"" + settings_.name + "\"");
   } else if (problem.status == 503) {
     response.headers.emplace_back("Retry-After", std::to_string(settings_.retry_after_seconds));
-  } else if (problem.status == 405) {
-    response.headers.emplace_back("Allow", problem.expression == "metadata" ? "GET" : "POST");
   }
   return response;
 }
@@ -355,8 +353,10 @@ http::HttpResponse FhirHandler::handle(const http::HttpRequest& request) {
   }
   if (rel == "/metadata") {
     if (request.method != "GET" && request.method != "HEAD") {
-      return error(makeProblem(405, "not-supported", "metadata supports GET only", "metadata"),
-                   *format);
+      http::HttpResponse response =
+          error(makeProblem(405, "not-supported", "metadata supports GET only"), *format);
+      response.headers.emplace_back("Allow", "GET, HEAD");
+      return response;
     }
     return capabilityStatement(*format);
   }
@@ -386,7 +386,10 @@ http::HttpResponse FhirHandler::handle(const http::HttpRequest& request) {
     }
   }
   if (request.method != "POST") {
-    return error(makeProblem(405, "not-supported", "this endpoint accepts POST only"), *format);
+    http::HttpResponse response =
+        error(makeProblem(405, "not-supported", "this endpoint accepts POST only"), *format);
+    response.headers.emplace_back("Allow", "POST");
+    return response;
   }
   return post(request, route, type, *format);
 }

@@ -147,7 +147,9 @@ TEST_F(FhirHandlerTest, RoutesEachEndpointAndRefusesOthers) {
   EXPECT_EQ(header(not_allowed, "Allow"), "POST");
   get.path = "/fhir/metadata";
   EXPECT_EQ(handler_->handle(get).status, 200);
-  EXPECT_EQ(handler_->handle(post("/fhir/metadata", "")).status, 405);
+  const http::HttpResponse post_metadata = handler_->handle(post("/fhir/metadata", ""));
+  EXPECT_EQ(post_metadata.status, 405);
+  EXPECT_EQ(header(post_metadata, "Allow"), "GET, HEAD");
   EXPECT_EQ(stored().size(), 4U);
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # README command 1: installs the Debian packages, builds the gateway (Release) into build/ and
 # runs it on the embedded defaults of config/gateway.json (SQLite under var/, MLLP on
-# 127.0.0.1:2575, a key file generated on first run). Extra arguments go to `gateway run`.
+# 127.0.0.1:2575, FHIR on http://127.0.0.1:8443/fhir, a key file generated on first run). Extra
+# arguments go to `gateway run`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

@@ -9,7 +9,7 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libxerces-c-dev libkainjow-mustache-dev libhowardhinnant-date-dev tzdata
   python3 python3-hl7 python3-aiosmtpd
-  chromium wrk
+  chromium curl wrk
 )
 
 missing=()

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "adapters/inbound/fhir/FhirAdapter.h"
 #include "adapters/inbound/mllp/MllpAdapter.h"
 #include "gateway/crypto/EnvelopeCipher.h"
 #include "gateway/crypto/KeyRing.h"
@@ -76,6 +77,16 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const GatewayConfig& config) {
     }
     gateway->adapters_.push_back(std::move(adapter).value());
   }
+  if (config.fhir.enabled) {
+    gateway->fhir_intake_ =
+        std::make_shared<FhirIntake>(gateway->store_, cipher, gateway->clock_);
+    Result<InboundAdapterPtr> fhir = makeFhirAdapter(config.fhir, *gateway->fhir_intake_,
+                                                     gateway->store_.get(), gateway->clock_);
+    if (!fhir.ok()) {
+      return fhir.status().withContext("inbound.fhir");
+    }
+    gateway->fhir_adapter_ = std::move(fhir).value();
+  }
   return gateway;
 }
 
@@ -89,6 +100,14 @@ Status Gateway::start() {
         adapters_[j]->stop();
       }
       return started.withContext("listener \"" + std::string(adapters_[i]->name()) + "\"");
+    }
+  }
+  if (fhir_adapter_) {
+    if (Status started = fhir_adapter_->start(); !started.isOk()) {
+      for (InboundAdapterPtr& a : adapters_) {
+        a->stop();
+      }
+      return started.withContext("inbound.fhir");
     }
   }
   if (checkpointer_) {
@@ -110,6 +129,12 @@ void Gateway::stop() {
     return;
   }
   stopped_ = true;
+  if (fhir_adapter_) {
+    fhir_adapter_->stop();  // in-flight requests finish and are answered
+  }
+  if (fhir_intake_) {
+    fhir_intake_->beginShutdown();
+  }
   for (InboundAdapterPtr& a : adapters_) {
     a->stop();  // in-flight frames finish and are answered
   }
@@ -125,6 +150,10 @@ void Gateway::stop() {
   }
 }
 
+std::string Gateway::fhirAddress() const {
+  return fhir_adapter_ ? fhir_adapter_->boundAddress() : std::string();
+}
+
 int checkConfig(const std::string& config_path) {
   GatewayConfig config;
   std::string diagnostics;
@@ -133,7 +162,8 @@ int checkConfig(const std::string& config_path) {
     return kExitConfigError;
   }
   std::cout << config_path << ": ok (" << config.mllp.size() << " MLLP listener"
-            << (config.mllp.size() == 1 ? "" : "s") << ")\n";
+            << (config.mllp.size() == 1 ? "" : "s")
+            << (config.fhir.enabled ? ", FHIR server" : "") << ")\n";
   return 0;
 }
 
@@ -169,6 +199,10 @@ int runGateway(const std::string& config_path) {
   }
   for (const auto& [name, address] : (*gateway)->listeners()) {
     std::cout << "gateway: MLLP listener \"" << name << "\" listening on " << address << std::endl;
+  }
+  if (const std::string fhir = (*gateway)->fhirAddress(); !fhir.empty()) {
+    std::cout << "gateway: FHIR server \"" << config.fhir.name << "\" listening on " << fhir
+              << config.fhir.base_path << std::endl;
   }
   poco_information(logger(), "gateway started");
   for (;;) {

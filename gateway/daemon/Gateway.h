@@ -11,6 +11,7 @@
 #include "gateway/api/Result.h"
 #include "gateway/api/Store.h"
 #include "gateway/audit/AuditLog.h"
+#include "gateway/core/FhirIntake.h"
 #include "gateway/core/Intake.h"
 #include "gateway/daemon/GatewayConfig.h"
 
@@ -41,6 +42,8 @@ class Gateway {
   // (listener name, bound "host:port") for each started listener.
   std::vector<std::pair<std::string, std::string>> listeners() const;
   IntakeStats intakeStats() const { return intake_->stats(); }
+  // Bound "host:port" of the FHIR server, "" when inbound.fhir is disabled.
+  std::string fhirAddress() const;
   void stop();
 
  private:
@@ -51,6 +54,8 @@ class Gateway {
   std::shared_ptr<Intake> intake_;
   std::unique_ptr<AuditCheckpointer> checkpointer_;
   std::vector<InboundAdapterPtr> adapters_;
+  std::shared_ptr<FhirIntake> fhir_intake_;
+  InboundAdapterPtr fhir_adapter_;  // started after the MLLP listeners, stopped before them
   bool stopped_ = false;
 };
 

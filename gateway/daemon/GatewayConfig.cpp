@@ -118,13 +118,18 @@ bool loadGatewayConfig(const std::string& path, GatewayConfig& config, std::stri
         config.mllp.push_back(std::move(settings));
       }
     }
+    if (const ConfigNode* fhir = r.object("fhir")) {
+      ConfigReader fr(*fhir, errors, "inbound.fhir");
+      readFhirSettings(fr, *fhir, config.fhir);
+    }
     r.finish();
   }
   readOutbound(top, config.outbound);
   top.finish();
 
-  if (config.mllp.empty() && errors.empty()) {
-    errors.add(root->position(), "no inbound listener configured (inbound.mllp is empty)");
+  if (config.mllp.empty() && !config.fhir.enabled && errors.empty()) {
+    errors.add(root->position(),
+               "no inbound listener configured (inbound.mllp is empty, inbound.fhir disabled)");
   }
   const std::filesystem::path base = std::filesystem::absolute(path).parent_path();
   config.logging.file = resolve(base, config.logging.file);
@@ -140,6 +145,13 @@ bool loadGatewayConfig(const std::string& path, GatewayConfig& config, std::stri
     m.tls.ca = resolve(base, m.tls.ca);
   }
   resolveOutbound(base, config.outbound);
+  for (std::string* file : {&config.fhir.server.tls.certificate,
+                            &config.fhir.server.tls.private_key, &config.fhir.server.tls.ca}) {
+    *file = resolve(base, *file);
+  }
+  for (FhirClientSettings& client : config.fhir.auth.clients) {
+    client.public_key_file = resolve(base, client.public_key_file);
+  }
   diagnostics = errors.toString();
   return errors.empty();
 }

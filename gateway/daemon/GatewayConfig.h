@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "adapters/inbound/fhir/FhirSettings.h"
 #include "adapters/inbound/mllp/MllpSettings.h"
 #include "adapters/outbound/email/EmailSettings.h"
 #include "adapters/outbound/messaging_api/MessagingApiSettings.h"
@@ -59,6 +60,8 @@ struct GatewayConfig {
   SqliteStoreSettings store;
   std::vector<MllpSettings> mllp;
   OutboundSettings outbound;
+  // FHIR R4 intake over HTTPS ("inbound.fhir"); off unless enabled.
+  FhirSettings fhir;
 };
 
 // Parses and validates the file, reporting every error at once ("file:line:col: error: ..."

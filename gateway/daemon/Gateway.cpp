@@ -2,6 +2,7 @@
 #include "gateway/daemon/Gateway.h"
 
 #include <Poco/Logger.h>
+#include <openssl/rand.h>
 #include <signal.h>
 
 #include <filesystem>
@@ -9,15 +10,62 @@
 
 #include "adapters/inbound/fhir/FhirAdapter.h"
 #include "adapters/inbound/mllp/MllpAdapter.h"
+#include "adapters/outbound/email/EmailChannel.h"
+#include "adapters/outbound/messaging_api/MessagingApiChannel.h"
+#include "adapters/outbound/secure_inbox/InboxChannel.h"
+#include "adapters/outbound/secure_inbox/InboxPages.h"
+#include "adapters/outbound/secure_inbox/InboxService.h"
 #include "gateway/crypto/EnvelopeCipher.h"
 #include "gateway/crypto/KeyRing.h"
+#include "gateway/crypto/SecretFile.h"
 #include "gateway/daemon/Logging.h"
+#include "gateway/pipeline/EngineMapper.h"
+#include "gateway/pipeline/InboxHttpHandler.h"
+#include "gateway/store/sqlite/SqliteInboxStore.h"
+#include "gateway/store/sqlite/SqliteMessageStore.h"
 #include "gateway/store/sqlite/SqliteStore.h"
 
 namespace gw {
 namespace {
 
-Poco::Logger& logger() { return Poco::Logger::get("gw.daemon"); }
+Poco::Logger& logger() {
+  return Poco::Logger::get("gw.daemon");
+}
+
+constexpr std::size_t kPseudonymKeyBytes = 32;
+
+// The patient-pseudonym key (HMAC key of patient keys): created owner-only on first run when
+// allowed, refused when readable by others.
+Result<std::string> loadPseudonymKey(const MappingsConfig& m) {
+  if (m.generate_if_missing && !std::filesystem::exists(m.pseudonym_key_file)) {
+    std::string key(kPseudonymKeyBytes, '\0');
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(key.data()), static_cast<int>(key.size())) !=
+        1) {
+      return Status::internal("cannot draw a random pseudonym key");
+    }
+    std::filesystem::create_directories(std::filesystem::path(m.pseudonym_key_file).parent_path());
+    GW_RETURN_IF_ERROR(createSecretFile(m.pseudonym_key_file, key, "pseudonym key"));
+    poco_information(logger(), "generated pseudonym key file " + m.pseudonym_key_file);
+  }
+  GW_ASSIGN_OR_RETURN(std::string key, readSecretFile(m.pseudonym_key_file, "pseudonym key", 4096,
+                                                      SymlinkPolicy::Follow));
+  if (key.size() < 16) {
+    return Status::invalidArgument("pseudonym key file " + m.pseudonym_key_file +
+                                   " holds fewer than 16 bytes");
+  }
+  return key;
+}
+
+// Loads the mapping files; every error as a file:line:col line.
+Result<std::shared_ptr<const mapping::MappingSet>> loadMappings(const MappingsConfig& m) {
+  ConfigErrors errors;
+  std::shared_ptr<const mapping::MappingSet> set =
+      mapping::MappingSet::load(m.directory, m.engine, errors);
+  if (!set) {
+    return Status::invalidArgument(errors.toString());
+  }
+  return set;
+}
 
 }  // namespace
 
@@ -27,7 +75,8 @@ Result<PayloadCipherPtr> openCipher(const KeySettings& keys) {
     poco_information(logger(), "generated key file " + keys.key_file + " with key " + key_id);
   }
   GW_ASSIGN_OR_RETURN(KeyRing ring, KeyRing::load(keys.key_file));
-  GW_ASSIGN_OR_RETURN(std::shared_ptr<EnvelopeCipher> cipher, EnvelopeCipher::create(std::move(ring)));
+  GW_ASSIGN_OR_RETURN(std::shared_ptr<EnvelopeCipher> cipher,
+                      EnvelopeCipher::create(std::move(ring)));
   return PayloadCipherPtr(std::move(cipher));
 }
 
@@ -39,9 +88,9 @@ Result<StorePtr> openStore(const GatewayConfig& config, ClockPtr clock) {
 
 Result<std::shared_ptr<AuditLog>> openAuditLog(const AuditSettings& audit, StorePtr store) {
   const bool existed = std::filesystem::exists(audit.signing_key_file);
-  GW_ASSIGN_OR_RETURN(std::unique_ptr<AuditSigner> signer,
-                      AuditSigner::loadOrGenerate(audit.signing_key_file, audit.origin,
-                                                  audit.generate_if_missing));
+  GW_ASSIGN_OR_RETURN(
+      std::unique_ptr<AuditSigner> signer,
+      AuditSigner::loadOrGenerate(audit.signing_key_file, audit.origin, audit.generate_if_missing));
   if (!existed) {
     poco_information(logger(), "generated audit signing key " + audit.signing_key_file +
                                    " (verifier key " + signer->verifierKey() + ")");
@@ -78,8 +127,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const GatewayConfig& config) {
     gateway->adapters_.push_back(std::move(adapter).value());
   }
   if (config.fhir.enabled) {
-    gateway->fhir_intake_ =
-        std::make_shared<FhirIntake>(gateway->store_, cipher, gateway->clock_);
+    gateway->fhir_intake_ = std::make_shared<FhirIntake>(gateway->store_, cipher, gateway->clock_);
     Result<InboundAdapterPtr> fhir = makeFhirAdapter(config.fhir, *gateway->fhir_intake_,
                                                      gateway->store_.get(), gateway->clock_);
     if (!fhir.ok()) {
@@ -87,10 +135,104 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const GatewayConfig& config) {
     }
     gateway->fhir_adapter_ = std::move(fhir).value();
   }
+  GW_RETURN_IF_ERROR(gateway->createPipeline(config, cipher));
   return gateway;
 }
 
-Gateway::~Gateway() { stop(); }
+Status Gateway::createPipeline(const GatewayConfig& config, const PayloadCipherPtr& cipher) {
+  pipeline_settings_ = config.pipeline;
+  auto sqlite = std::dynamic_pointer_cast<SqliteStore>(store_);
+  if (!sqlite) {
+    return Status::internal("the configured store has no patient-message tables");
+  }
+  messages_ = std::make_shared<SqliteMessageStore>(sqlite);
+  policy_state_ = std::make_shared<StorePolicyState>(messages_);
+
+  std::vector<OutboundChannelPtr> channels;
+  Result<EmailOutbound> email = makeEmailOutbound(config.outbound.email, clock_);
+  if (!email.ok()) {
+    return email.status().withContext("outbound.email");
+  }
+  channels.push_back(email->channel);
+  if (config.outbound.messaging_api_enabled) {
+    Result<std::shared_ptr<MessagingApiChannel>> api =
+        MessagingApiChannel::create(config.outbound.messaging_api);
+    if (!api.ok()) {
+      return api.status().withContext("outbound.messaging_api");
+    }
+    channels.push_back(std::move(api).value());
+  }
+  if (config.outbound.secure_inbox_enabled) {
+    auto inbox_store = std::make_shared<SqliteInboxStore>(sqlite);
+    auto service = std::make_shared<inbox::InboxService>(config.outbound.secure_inbox, inbox_store,
+                                                         cipher, email->notifier, clock_);
+    Result<OutboundChannelPtr> channel = makeInboxChannel(service, inbox_store);
+    if (!channel.ok()) {
+      return channel.status().withContext("outbound.secure_inbox");
+    }
+    channels.push_back(std::move(channel).value());
+    inbox_handler_ =
+        std::make_shared<InboxHttpHandler>(std::make_shared<inbox::InboxPages>(service));
+    Result<std::unique_ptr<http::HttpServer>> server =
+        http::HttpServer::create("web", config.web.server);
+    if (!server.ok()) {
+      return server.status().withContext("web");
+    }
+    web_server_ = std::move(server).value();
+    web_server_->mount(config.outbound.secure_inbox.path_prefix, *inbox_handler_);
+  }
+  delivery_ = std::make_unique<DeliveryService>(messages_, cipher, clock_, std::move(channels),
+                                                config.pipeline.delivery);
+  housekeeping_ = std::make_unique<Housekeeping>(messages_, clock_, config.pipeline.retention);
+
+  if (config.pipeline.mappings.enabled) {
+    GW_ASSIGN_OR_RETURN(pseudonym_key_, loadPseudonymKey(config.pipeline.mappings));
+    Result<std::shared_ptr<const mapping::MappingSet>> set = loadMappings(config.pipeline.mappings);
+    if (!set.ok()) {
+      return set.status().withContext("mappings");
+    }
+    auto mapper = std::make_shared<EngineEventMapper>(std::move(set).value(), clock_,
+                                                      pseudonym_key_, policy_state_);
+    DeliveryService* delivery = delivery_.get();
+    mapper_ = std::make_unique<MapperService>(store_, messages_, cipher, clock_, std::move(mapper),
+                                              [delivery] { delivery->wake(); });
+  }
+  return Status::ok();
+}
+
+Status Gateway::reloadMappings() {
+  if (!mapper_) {
+    return Status::failedPrecondition("mappings are not enabled in the configuration");
+  }
+  Result<std::shared_ptr<const mapping::MappingSet>> set =
+      loadMappings(pipeline_settings_.mappings);
+  if (!set.ok()) {
+    return set.status();
+  }
+  const std::size_t count = (*set)->mappings().size();
+  mapper_->setMapper(std::make_shared<EngineEventMapper>(std::move(set).value(), clock_,
+                                                         pseudonym_key_, policy_state_));
+  poco_information(logger(), "mappings reloaded: " + std::to_string(count) + " mappings");
+  (void)store_->appendAudit({SystemTime(), "operator:signal", "config_reloaded", "mappings", "ok",
+                             "", std::to_string(count) + " mappings loaded"});
+  return Status::ok();
+}
+
+MapperStats Gateway::mapperStats() const {
+  return mapper_ ? mapper_->stats() : MapperStats();
+}
+
+DeliveryStats Gateway::deliveryStats() const {
+  return delivery_ ? delivery_->stats() : DeliveryStats();
+}
+
+std::string Gateway::webAddress() const {
+  return web_server_ ? web_server_->boundAddress() : std::string();
+}
+
+Gateway::~Gateway() {
+  stop();
+}
 
 Status Gateway::start() {
   for (std::size_t i = 0; i < adapters_.size(); ++i) {
@@ -110,6 +252,22 @@ Status Gateway::start() {
       return started.withContext("inbound.fhir");
     }
   }
+  if (web_server_) {
+    if (Status started = web_server_->start(); !started.isOk()) {
+      if (fhir_adapter_) {
+        fhir_adapter_->stop();
+      }
+      for (InboundAdapterPtr& a : adapters_) {
+        a->stop();
+      }
+      return started.withContext("web");
+    }
+  }
+  if (mapper_) {
+    mapper_->start();
+  }
+  delivery_->start();
+  housekeeping_->start();
   if (checkpointer_) {
     checkpointer_->start();
   }
@@ -141,6 +299,18 @@ void Gateway::stop() {
   if (intake_) {
     intake_->beginShutdown();
   }
+  if (web_server_) {
+    web_server_->stop();  // patients' requests in flight are answered
+  }
+  if (mapper_) {
+    mapper_->stop();  // the event being mapped is committed or left received
+  }
+  if (delivery_) {
+    delivery_->stop();  // attempts in flight finish and are recorded
+  }
+  if (housekeeping_) {
+    housekeeping_->stop();
+  }
   if (checkpointer_) {
     // Every commit has returned (adapters stopped, intake refuses): the log is final.
     (void)checkpointer_->stop();  // its listener logs the outcome
@@ -161,9 +331,19 @@ int checkConfig(const std::string& config_path) {
     std::cerr << diagnostics;
     return kExitConfigError;
   }
+  if (config.pipeline.mappings.enabled) {
+    const Result<std::shared_ptr<const mapping::MappingSet>> set =
+        loadMappings(config.pipeline.mappings);
+    if (!set.ok()) {
+      std::cerr << set.status().message();
+      return kExitConfigError;
+    }
+    std::cout << config.pipeline.mappings.directory << ": ok (" << (*set)->mappings().size()
+              << " mappings)\n";
+  }
   std::cout << config_path << ": ok (" << config.mllp.size() << " MLLP listener"
-            << (config.mllp.size() == 1 ? "" : "s")
-            << (config.fhir.enabled ? ", FHIR server" : "") << ")\n";
+            << (config.mllp.size() == 1 ? "" : "s") << (config.fhir.enabled ? ", FHIR server" : "")
+            << ")\n";
   return 0;
 }
 
@@ -200,6 +380,10 @@ int runGateway(const std::string& config_path) {
   for (const auto& [name, address] : (*gateway)->listeners()) {
     std::cout << "gateway: MLLP listener \"" << name << "\" listening on " << address << std::endl;
   }
+  if (const std::string web = (*gateway)->webAddress(); !web.empty()) {
+    std::cout << "gateway: secure inbox listening on " << web
+              << config.outbound.secure_inbox.path_prefix << std::endl;
+  }
   if (const std::string fhir = (*gateway)->fhirAddress(); !fhir.empty()) {
     std::cout << "gateway: FHIR server \"" << config.fhir.name << "\" listening on " << fhir
               << config.fhir.base_path << std::endl;
@@ -211,18 +395,35 @@ int runGateway(const std::string& config_path) {
       continue;
     }
     if (received == SIGHUP) {
-      poco_information(logger(), "SIGHUP: nothing to reload yet");
+      const Status reloaded = (*gateway)->reloadMappings();
+      if (!reloaded.isOk()) {
+        poco_error(logger(),
+                   "SIGHUP: mappings not reloaded, the running set stays: " + reloaded.message());
+        std::cerr << "gateway: mappings not reloaded, the running set stays:\n"
+                  << reloaded.message();
+      }
       continue;
     }
-    poco_information(logger(), std::string("stopping on ") + (received == SIGINT ? "SIGINT" : "SIGTERM"));
+    poco_information(logger(),
+                     std::string("stopping on ") + (received == SIGINT ? "SIGINT" : "SIGTERM"));
     break;
   }
   (*gateway)->stop();
   const IntakeStats stats = (*gateway)->intakeStats();
-  poco_information(logger(), "stopped: accepted " + std::to_string(stats.accepted) + ", duplicates " +
-                                 std::to_string(stats.duplicates) + ", rejected " +
-                                 std::to_string(stats.rejected) + ", failed " +
+  poco_information(logger(), "stopped: accepted " + std::to_string(stats.accepted) +
+                                 ", duplicates " + std::to_string(stats.duplicates) +
+                                 ", rejected " + std::to_string(stats.rejected) + ", failed " +
                                  std::to_string(stats.failed));
+  const MapperStats mapped = (*gateway)->mapperStats();
+  const DeliveryStats delivered = (*gateway)->deliveryStats();
+  poco_information(
+      logger(), "mapped " + std::to_string(mapped.mapped) + " events (held " +
+                    std::to_string(mapped.held) + ", ignored " + std::to_string(mapped.ignored) +
+                    "), created " + std::to_string(mapped.messages) + " patient messages; sent " +
+                    std::to_string(delivered.sent) + ", retried " +
+                    std::to_string(delivered.retried) + ", dead " + std::to_string(delivered.dead) +
+                    ", fallbacks " + std::to_string(delivered.fallbacks) + ", suppressed " +
+                    std::to_string(delivered.suppressed));
   std::cout << "gateway: stopped" << std::endl;
   return 0;
 }

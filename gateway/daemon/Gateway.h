@@ -11,9 +11,14 @@
 #include "gateway/api/Result.h"
 #include "gateway/api/Store.h"
 #include "gateway/audit/AuditLog.h"
+#include "gateway/core/DeliveryService.h"
 #include "gateway/core/FhirIntake.h"
+#include "gateway/core/Housekeeping.h"
 #include "gateway/core/Intake.h"
+#include "gateway/core/MapperService.h"
 #include "gateway/daemon/GatewayConfig.h"
+#include "gateway/http/HttpServer.h"
+#include "gateway/mapping/PolicyState.h"
 
 namespace gw {
 
@@ -44,10 +49,18 @@ class Gateway {
   IntakeStats intakeStats() const { return intake_->stats(); }
   // Bound "host:port" of the FHIR server, "" when inbound.fhir is disabled.
   std::string fhirAddress() const;
+  // Bound "host:port" of the patient web server (secure inbox), "" when it is not served.
+  std::string webAddress() const;
+  // SIGHUP: loads the mapping files again; on any error the running set stays and the errors are
+  // returned (file:line:col lines). Connections are not touched.
+  Status reloadMappings();
+  MapperStats mapperStats() const;
+  DeliveryStats deliveryStats() const;
   void stop();
 
  private:
   Gateway() = default;
+  Status createPipeline(const GatewayConfig& config, const PayloadCipherPtr& cipher);
 
   ClockPtr clock_;
   StorePtr store_;
@@ -56,6 +69,17 @@ class Gateway {
   std::vector<InboundAdapterPtr> adapters_;
   std::shared_ptr<FhirIntake> fhir_intake_;
   InboundAdapterPtr fhir_adapter_;  // started after the MLLP listeners, stopped before them
+
+  // Outbound half: mapper thread, delivery workers, retention, the inbox pages.
+  PipelineSettings pipeline_settings_;
+  std::string pseudonym_key_;
+  std::shared_ptr<MessageStore> messages_;
+  std::shared_ptr<mapping::PolicyState> policy_state_;
+  std::unique_ptr<MapperService> mapper_;
+  std::unique_ptr<DeliveryService> delivery_;
+  std::unique_ptr<Housekeeping> housekeeping_;
+  std::shared_ptr<http::HttpHandler> inbox_handler_;  // outlives web_server_ (declared first)
+  std::unique_ptr<http::HttpServer> web_server_;
   bool stopped_ = false;
 };
 

@@ -41,6 +41,23 @@ void readOutbound(ConfigReader& top, OutboundSettings& outbound) {
   if (const ConfigNode* email = r.object("email")) {
     readEmailSettings(*email, top.errors(), "outbound.email", outbound.email);
   }
+  if (const ConfigNode* inbox = r.object("secure_inbox")) {
+    // "enabled" is ours; every other key belongs to the inbox settings reader.
+    outbound.secure_inbox_enabled = true;
+    ConfigNode pages(ConfigNode::Kind::Object, inbox->position());
+    for (const auto& [key, value] : inbox->members()) {
+      if (key == "enabled") {
+        if (value.kind() != ConfigNode::Kind::Bool) {
+          top.errors().add(value.position(), "outbound.secure_inbox.enabled must be true or false");
+        } else {
+          outbound.secure_inbox_enabled = value.boolValue();
+        }
+        continue;
+      }
+      pages.mutableMembers().emplace_back(key, value);
+    }
+    readInboxSettings(pages, top.errors(), outbound.secure_inbox);
+  }
   if (const ConfigNode* api = r.object("messaging_api")) {
     outbound.messaging_api_enabled = true;
     readMessagingApiSettings(*api, top.errors(), "outbound.messaging_api", outbound.messaging_api);
@@ -125,6 +142,12 @@ bool loadGatewayConfig(const std::string& path, GatewayConfig& config, std::stri
     r.finish();
   }
   readOutbound(top, config.outbound);
+  readPipelineSettings(top, config.pipeline);
+  if (const ConfigNode* web = top.object("web")) {
+    ConfigReader r(*web, errors, "web");
+    http::readHttpServerSettings(r, *web, config.web.server);
+    r.finish();
+  }
   top.finish();
 
   if (config.mllp.empty() && !config.fhir.enabled && errors.empty()) {
@@ -145,6 +168,11 @@ bool loadGatewayConfig(const std::string& path, GatewayConfig& config, std::stri
     m.tls.ca = resolve(base, m.tls.ca);
   }
   resolveOutbound(base, config.outbound);
+  resolvePipelinePaths(base, config.pipeline);
+  for (std::string* file : {&config.web.server.tls.certificate, &config.web.server.tls.private_key,
+                            &config.web.server.tls.ca}) {
+    *file = resolve(base, *file);
+  }
   for (std::string* file : {&config.fhir.server.tls.certificate,
                             &config.fhir.server.tls.private_key, &config.fhir.server.tls.ca}) {
     *file = resolve(base, *file);

@@ -8,7 +8,10 @@
 #include "adapters/inbound/mllp/MllpSettings.h"
 #include "adapters/outbound/email/EmailSettings.h"
 #include "adapters/outbound/messaging_api/MessagingApiSettings.h"
+#include "adapters/outbound/secure_inbox/InboxSettings.h"
 #include "gateway/api/ConfigNode.h"
+#include "gateway/daemon/PipelineConfig.h"
+#include "gateway/http/HttpServer.h"
 #include "gateway/store/sqlite/SqliteStore.h"
 
 namespace gw {
@@ -48,6 +51,16 @@ struct OutboundSettings {
   // True when "outbound.messaging_api" is present (it has required keys, so no default).
   bool messaging_api_enabled = false;
   MessagingApiSettings messaging_api;
+  // Secure patient inbox ("outbound.secure_inbox"): on when the section is present, unless it
+  // says "enabled": false.
+  bool secure_inbox_enabled = false;
+  InboxSettings secure_inbox;
+};
+
+// The patient-facing web server ("web"): the secure inbox pages are mounted on it.
+struct WebSettings {
+  WebSettings() { server.port = 8444; }
+  http::HttpServerSettings server;
 };
 
 // The whole gateway.json. Relative paths are resolved against the directory of the config file.
@@ -60,6 +73,8 @@ struct GatewayConfig {
   SqliteStoreSettings store;
   std::vector<MllpSettings> mllp;
   OutboundSettings outbound;
+  PipelineSettings pipeline;
+  WebSettings web;
   // FHIR R4 intake over HTTPS ("inbound.fhir"); off unless enabled.
   FhirSettings fhir;
 };

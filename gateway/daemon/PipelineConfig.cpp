@@ -38,6 +38,7 @@ void readMappings(ConfigReader& top, MappingsConfig& m) {
   }
   ConfigErrors& errors = top.errors();
   ConfigReader r(*node, errors, "mappings");
+  m.enabled = true;
   r.readBool("enabled", m.enabled);
   r.readString("directory", m.directory);
   r.readString("pseudonym_key_file", m.pseudonym_key_file);

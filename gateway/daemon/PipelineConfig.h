@@ -13,7 +13,9 @@ namespace gw {
 
 // "mappings" in gateway.json: where the mapping files are and the engine-wide settings.
 struct MappingsConfig {
-  bool enabled = true;
+  // On when the "mappings" section is present (unless it says "enabled": false): without it the
+  // gateway only receives and stores events.
+  bool enabled = false;
   std::string directory = "../mappings";  // relative to the config file
   // Secret key of the patient pseudonyms (HMAC-SHA256 of assigning authority | identifier):
   // 32 random bytes, owner-only, generated on first run when allowed.

@@ -25,6 +25,9 @@ struct InboundEventMetadata {
   std::string control_id;            // MSH-10 (FHIR: Bundle.id / MessageHeader.id)
   std::string message_type;          // MSH-9 as "ADT^A01" or "ADT^A01^ADT_A01"
   std::string version;               // MSH-12, e.g. "2.5.1"
+  // The answer the adapter sends once the event is committed ("AA", "CA", "none" when the sender
+  // asked for no ACK; FHIR "201"), recorded in the receipt's audit record. Not stored otherwise.
+  std::string answer_on_commit;
 };
 
 // One framed event as an inbound adapter hands it to intake: the metadata the adapter already

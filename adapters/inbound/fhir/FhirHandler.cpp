@@ -461,6 +461,8 @@ http::HttpResponse FhirHandler::post(const http::HttpRequest& request, Route rou
   event.control_id = info.control_id;
   event.message_type = info.message_type;
   event.version = kFhirVersion;
+  // New single resources are answered 201 Created, everything else (and every resend) 200.
+  event.answer_on_commit = route == Route::Resource ? "HTTP 201" : "HTTP 200";
   event.payload = request.body;
   const Deadline deadline =
       clock_->steadyNow() + std::chrono::milliseconds(settings_.commit_timeout_ms);

@@ -151,6 +151,12 @@ FrameStep FrameAnswers::begin(const MllpFrame& frame) {
     event.control_id = std::string(message.controlId());
     event.message_type = message.messageType();
     event.version = std::string(message.version());
+    {
+      const hl7::AckDecision on_commit =
+          hl7::decideAck(Status::ok(), message.acceptAckType(), message.applicationAckType());
+      event.answer_on_commit =
+          on_commit.send ? std::string(hl7::ackCodeName(on_commit.code)) : std::string("none");
+    }
     event.payload = payload;
     step.event = std::move(event);
     return step;

@@ -1014,6 +1014,11 @@ Status SqliteStore::Impl::commitEvent(const NewInboundEvent& e, IntakeReceipt& r
   audit_.outcome.assign("ok");
   audit_.source.assign(e.peer);
   audit_.reason.assign(duplicate ? "resend of an already committed event" : "");
+  if (!e.answer_on_commit.empty()) {
+    // The acknowledgment is sent only after this transaction commits; recording it here keeps
+    // "received/duplicate, answered AA" one record in the same transaction.
+    audit_.reason.append(duplicate ? "; answered " : "answered ").append(e.answer_on_commit);
+  }
   return appendAudit(audit_);
 }
 

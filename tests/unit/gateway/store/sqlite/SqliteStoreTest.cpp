@@ -1,6 +1,4 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "gateway/store/sqlite/SqliteStore.h"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -11,8 +9,9 @@
 #include <set>
 #include <thread>
 
-#include "gateway/crypto/EnvelopeCipher.h"
 #include "gateway/audit/AuditLeaf.h"
+#include "gateway/crypto/EnvelopeCipher.h"
+#include "gateway/store/sqlite/SqliteStore.h"
 #include "tests/support/TestSupport.h"
 
 namespace gw {
@@ -825,6 +824,20 @@ TEST_F(SqliteStoreTest, AuditRecordsFromAnotherProcessDoNotBreakCommits) {
   }
   EXPECT_EQ(audit[1].entry.action, "viewed_payload");
   EXPECT_EQ(audit[2].entry.action, "received");
+}
+
+TEST_F(SqliteStoreTest, ReceiptRecordNamesTheAnswerSentAfterTheCommit) {
+  auto store = open();
+  NewInboundEvent e = event("a");
+  e.answer_on_commit = "CA";
+  ASSERT_TRUE(store->commitInbound(e, kLongDeadline).ok());
+  ASSERT_TRUE(store->commitInbound(e, kLongDeadline).ok());
+  const std::vector<AuditRecord> audit = allAudit(*store);
+  ASSERT_EQ(audit.size(), 2u);
+  EXPECT_EQ(audit[0].entry.action, "received");
+  EXPECT_EQ(audit[0].entry.reason, "answered CA");
+  EXPECT_EQ(audit[1].entry.action, "duplicate");
+  EXPECT_EQ(audit[1].entry.reason, "resend of an already committed event; answered CA");
 }
 
 }  // namespace

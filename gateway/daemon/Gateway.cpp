@@ -26,7 +26,11 @@ Result<PayloadCipherPtr> openCipher(const KeySettings& keys) {
     poco_information(logger(), "generated key file " + keys.key_file + " with key " + key_id);
   }
   GW_ASSIGN_OR_RETURN(KeyRing ring, KeyRing::load(keys.key_file));
-  GW_ASSIGN_OR_RETURN(std::shared_ptr<EnvelopeCipher> cipher, EnvelopeCipher::create(std::move(ring)));
+  // Wraps per key are counted across restarts in "<key file>.usage" (KeyUsageLedger.h).
+  GW_ASSIGN_OR_RETURN(std::shared_ptr<KeyUsageLedger> usage,
+                      KeyUsageLedger::open(KeyUsageLedger::pathFor(keys.key_file)));
+  GW_ASSIGN_OR_RETURN(std::shared_ptr<EnvelopeCipher> cipher,
+                      EnvelopeCipher::create(std::move(ring), std::move(usage)));
   return PayloadCipherPtr(std::move(cipher));
 }
 

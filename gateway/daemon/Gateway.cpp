@@ -73,6 +73,18 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const GatewayConfig& config) {
                                          written->root_hash);
         }
       });
+  if (config.audit.atna.enabled) {
+    Result<std::unique_ptr<AtnaTransport>> transport = makeTlsSyslogTransport(config.audit.atna);
+    if (!transport.ok()) {
+      return transport.status().withContext("audit.atna");
+    }
+    Result<std::unique_ptr<AtnaSink>> sink = AtnaSink::create(
+        gateway->store_, config.audit.atna, std::move(transport).value());
+    if (!sink.ok()) {
+      return sink.status().withContext("audit.atna");
+    }
+    gateway->atna_sink_ = std::move(sink).value();
+  }
   for (const MllpSettings& settings : config.mllp) {
     Result<InboundAdapterPtr> adapter = makeMllpAdapter(settings, *gateway->intake_);
     if (!adapter.ok()) {
@@ -97,6 +109,9 @@ Status Gateway::start() {
   }
   if (checkpointer_) {
     checkpointer_->start();
+  }
+  if (atna_sink_) {
+    atna_sink_->start();
   }
   return Status::ok();
 }
@@ -123,6 +138,9 @@ void Gateway::stop() {
   if (checkpointer_) {
     // Every commit has returned (adapters stopped, intake refuses): the log is final.
     (void)checkpointer_->stop();  // its listener logs the outcome
+  }
+  if (atna_sink_) {
+    atna_sink_->stop();  // what is not sent yet stays pending in the store for the next start
   }
   if (store_) {
     store_->close();  // drains the writer

@@ -6,6 +6,7 @@
 
 #include "adapters/inbound/mllp/MllpSettings.h"
 #include "gateway/api/ConfigNode.h"
+#include "gateway/audit/AtnaSink.h"
 #include "gateway/store/sqlite/SqliteStore.h"
 
 namespace gw {
@@ -36,6 +37,8 @@ struct AuditSettings {
   // Log origin: first line of every checkpoint and the signing key's name (no spaces, '+' or
   // control characters).
   std::string origin = "gateway.invalid/audit";
+  // Live IHE ATNA sink (syslog over TLS to an audit record repository); off by default.
+  AtnaSettings atna;
 };
 
 // The whole gateway.json. Relative paths are resolved against the directory of the config file.

@@ -265,31 +265,42 @@ Result<std::int64_t> parseCursor(const std::string& text, const std::string& pat
 
 }  // namespace
 
-Status checkAtnaSettings(const AtnaSettings& s) {
+std::vector<std::string> atnaSettingsErrors(const AtnaSettings& s) {
+  std::vector<std::string> errors;
   if (s.host.empty()) {
-    return Status::invalidArgument("audit.atna.host is required when audit.atna is enabled");
+    errors.push_back("audit.atna.host is required when audit.atna is enabled");
   }
   if (s.port < 1 || s.port > 65535) {
-    return Status::invalidArgument("audit.atna.port must be 1..65535");
+    errors.push_back("audit.atna.port must be 1..65535");
   }
   if (s.certificate_file.empty() != s.private_key_file.empty()) {
-    return Status::invalidArgument(
-        "audit.atna.certificate_file and audit.atna.private_key_file go together");
+    errors.push_back("audit.atna.certificate_file and audit.atna.private_key_file go together");
   }
   if (s.cursor_file.empty()) {
-    return Status::invalidArgument("audit.atna.cursor_file is required");
+    errors.push_back("audit.atna.cursor_file is required");
   }
-  GW_RETURN_IF_ERROR(atna::checkHeaderField("audit.atna.app_name", s.app_name, 48));
+  if (const Status app = atna::checkHeaderField("audit.atna.app_name", s.app_name, 48);
+      !app.isOk()) {
+    errors.push_back(app.message());
+  }
   if (!s.hostname.empty()) {
-    GW_RETURN_IF_ERROR(atna::checkHeaderField("audit.atna.hostname", s.hostname, 255));
+    if (const Status host = atna::checkHeaderField("audit.atna.hostname", s.hostname, 255);
+        !host.isOk()) {
+      errors.push_back(host.message());
+    }
   }
-  if (s.poll_interval_ms < 1 || s.reconnect_min_ms < 0 || s.reconnect_max_ms < s.reconnect_min_ms ||
-      s.io_timeout_ms < 1 || s.max_batch < 1) {
-    return Status::invalidArgument(
-        "audit.atna: poll_interval_ms, io_timeout_ms and max_batch must be positive and "
-        "reconnect_min_ms <= reconnect_max_ms");
+  if (s.poll_interval_ms < 1 || s.reconnect_min_ms < 0 || s.io_timeout_ms < 1 || s.max_batch < 1) {
+    errors.push_back("audit.atna: poll_interval_ms, io_timeout_ms and max_batch must be positive");
   }
-  return Status::ok();
+  if (s.reconnect_max_ms < s.reconnect_min_ms) {
+    errors.push_back("audit.atna.reconnect_max_ms must not be below reconnect_min_ms");
+  }
+  return errors;
+}
+
+Status checkAtnaSettings(const AtnaSettings& s) {
+  const std::vector<std::string> errors = atnaSettingsErrors(s);
+  return errors.empty() ? Status::ok() : Status::invalidArgument(errors.front());
 }
 
 Result<std::unique_ptr<AtnaTransport>> makeTlsSyslogTransport(const AtnaSettings& settings) {
@@ -347,7 +358,19 @@ Result<std::unique_ptr<AtnaSink>> AtnaSink::create(AuditStorePtr store, AtnaSett
   if (store == nullptr || transport == nullptr) {
     return Status::invalidArgument("ATNA sink needs a store and a transport");
   }
-  GW_ASSIGN_OR_RETURN(const std::int64_t cursor, readCursor(settings.cursor_file));
+  GW_ASSIGN_OR_RETURN(std::int64_t cursor, readCursor(settings.cursor_file));
+  if (cursor > 0) {
+    // A cursor past the end of the store belongs to another database (or the table was cut):
+    // starting over resends (at least once) rather than skipping the records this store has.
+    GW_ASSIGN_OR_RETURN(const std::vector<AuditRecord> at_cursor, store->listAudit(cursor - 1, 1));
+    if (at_cursor.empty()) {
+      poco_error(logger(), "ATNA cursor file " + settings.cursor_file + " says audit seq " +
+                               std::to_string(cursor) +
+                               " was delivered, but the store has no record from there on; "
+                               "sending its audit trail from the start");
+      cursor = 0;
+    }
+  }
   atna::SyslogHeader header;
   header.hostname = settings.hostname.empty() ? localHostName() : settings.hostname;
   header.app_name = settings.app_name;

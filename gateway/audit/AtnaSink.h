@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "gateway/api/AuditStore.h"
 #include "gateway/api/Result.h"
@@ -50,7 +51,9 @@ struct AtnaSettings {
 };
 
 // Checks settings that can be checked without touching the network or files (host, port,
-// header fields, ranges, certificate/key pairing). InvalidArgument names the first bad key.
+// header fields, ranges, certificate/key pairing): one message per problem, each naming its key.
+std::vector<std::string> atnaSettingsErrors(const AtnaSettings& settings);
+// The same as a Status: InvalidArgument with the first problem.
 Status checkAtnaSettings(const AtnaSettings& settings);
 
 // The connection to the collector. Implementations: syslog over TLS (makeTlsSyslogTransport())
@@ -119,9 +122,10 @@ struct AtnaSinkStats {
 // "gw.audit.atna") carry seqs, counts and connection errors, never record fields.
 class AtnaSink {
  public:
-  // Reads the cursor file (missing: start from the first record). Errors: InvalidArgument
+  // Reads the cursor file (missing: start from the first record; past the end of the store: start
+  // over, logged as an error, since it belongs to another database). Errors: InvalidArgument
   // (settings; malformed cursor file), PermissionDenied (cursor file accessible by others),
-  // Unavailable (I/O).
+  // Unavailable (I/O), and the store's errors.
   static Result<std::unique_ptr<AtnaSink>> create(AuditStorePtr store, AtnaSettings settings,
                                                   std::unique_ptr<AtnaTransport> transport);
   ~AtnaSink();

@@ -50,8 +50,8 @@ void readAtna(const ConfigNode& node, ConfigErrors& errors, AtnaSettings& s) {
   r.readInt("max_batch", s.max_batch, 1, 10000);
   r.finish();
   if (s.enabled) {
-    if (const Status checked = checkAtnaSettings(s); !checked.isOk()) {
-      errors.add(node.position(), checked.message());
+    for (std::string& error : atnaSettingsErrors(s)) {
+      errors.add(node.position(), std::move(error));
     }
   }
 }

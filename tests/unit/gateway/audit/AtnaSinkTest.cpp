@@ -263,6 +263,20 @@ TEST_F(AtnaSinkTest, CursorFileProblemsAreClearErrors) {
   EXPECT_EQ(AtnaSink::readCursor(settings_.cursor_file).value(), 12);
 }
 
+TEST_F(AtnaSinkTest, ACursorPastTheEndOfTheStoreStartsOver) {
+  append(3);
+  std::filesystem::create_directories(std::filesystem::path(settings_.cursor_file).parent_path());
+  test::writeFile(settings_.cursor_file, "# another database\n500\n");
+  ::chmod(settings_.cursor_file.c_str(), 0600);
+  auto s = sink();
+  EXPECT_EQ(s->stats().cursor, 0);
+  s->pumpOnce();
+  EXPECT_THAT(seqsOnTheWire(wire_->bytes), ElementsAre(1, 2, 3));
+
+  test::writeFile(settings_.cursor_file, "2\n");  // within the store: resumed as written
+  EXPECT_EQ(sink()->stats().cursor, 2);
+}
+
 TEST_F(AtnaSinkTest, SettingsAreChecked) {
   AtnaSettings s = settings_;
   EXPECT_TRUE(checkAtnaSettings(s).isOk());
@@ -277,6 +291,12 @@ TEST_F(AtnaSinkTest, SettingsAreChecked) {
   s = settings_;
   s.app_name = "ehr gateway";
   EXPECT_THAT(checkAtnaSettings(s).message(), HasSubstr("audit.atna.app_name"));
+  s = settings_;
+  s.host = "";
+  s.port = 0;
+  s.reconnect_min_ms = 10;
+  s.reconnect_max_ms = 5;
+  EXPECT_EQ(atnaSettingsErrors(s).size(), 3u);  // every problem, not only the first
   s = settings_;
   s.ca_file = (dir_.path() / "missing-ca.pem").string();
   EXPECT_EQ(makeTlsSyslogTransport(s).status().code(), StatusCode::InvalidArgument);

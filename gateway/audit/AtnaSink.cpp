@@ -109,9 +109,12 @@ class TlsSyslogTransport final : public AtnaTransport {
       const int chunk = static_cast<int>(std::min<std::size_t>(bytes.size(), 1 << 20));
       const int n = SSL_write(ssl_.get(), bytes.data(), chunk);
       if (n <= 0) {
+        const int saved_errno = errno;
         const int err = SSL_get_error(ssl_.get(), n);
+        // SO_SNDTIMEO expiring shows as a retryable write (or as EAGAIN from the socket).
         const bool timed_out =
-            err == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK);
+            err == SSL_ERROR_WANT_WRITE ||
+            (err == SSL_ERROR_SYSCALL && (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK));
         clearOpensslErrors();
         close();
         return timed_out ? Status::deadlineExceeded("write to " + peer() + " timed out")
@@ -142,7 +145,7 @@ class TlsSyslogTransport final : public AtnaTransport {
     const int flags = ::fcntl(fd_, F_GETFL);
     ::fcntl(fd_, F_SETFL, flags | O_NONBLOCK);
     bool alive = true;
-    for (;;) {
+    for (int reads = 0; reads < 64; ++reads) {  // a chatty peer cannot keep us here
       char buffer[4096];
       const int n = SSL_read(ssl_.get(), buffer, sizeof(buffer));
       if (n > 0) {

@@ -117,7 +117,8 @@ struct AtnaSinkStats {
 // after the last healthy check; those records remain in the store (and in `audit export`).
 //
 // Threading: start() runs the loop on its own thread; stop() ends it (confirming and persisting
-// what the live connection took, then closing it). pumpOnce() is that loop's body, public so
+// what the live connection took, then closing it; a connect or write in progress finishes first,
+// bounded by io_timeout_ms). pumpOnce() is that loop's body, public so
 // tests can drive the sink without the thread. stats() may be called from any thread. Logs (to
 // "gw.audit.atna") carry seqs, counts and connection errors, never record fields.
 class AtnaSink {

@@ -33,17 +33,21 @@ struct Pattern {
 };
 
 Pattern patternFor(std::string_view action) {
-  if (action == "received") {
-    return {{kDicom, "110107", "Import"}, {kLifecycle, "receive", "Receive/Retain Record Lifecycle Event"}, "C"};
-  }
-  if (action == "duplicate") {
-    return {{kDicom, "110107", "Import"}, {nullptr, nullptr, nullptr}, "E"};
-  }
-  if (action == "viewed_payload") {
-    return {{kAuditEventType, "rest", "Restful Operation"}, {kRestful, "read", "read"}, "R"};
-  }
-  if (action == "sent" || action == "delivered") {
-    return {{kDicom, "110106", "Export"}, {kLifecycle, "disclose", "Disclose Record Lifecycle Event"}, "R"};
+  switch (classifyAuditAction(action)) {
+    case AuditEventKind::Import:
+      return {{kDicom, "110107", "Import"},
+              {kLifecycle, "receive", "Receive/Retain Record Lifecycle Event"},
+              "C"};
+    case AuditEventKind::ImportRepeat:
+      return {{kDicom, "110107", "Import"}, {nullptr, nullptr, nullptr}, "E"};
+    case AuditEventKind::PayloadRead:
+      return {{kAuditEventType, "rest", "Restful Operation"}, {kRestful, "read", "read"}, "R"};
+    case AuditEventKind::Disclosure:
+      return {{kDicom, "110106", "Export"},
+              {kLifecycle, "disclose", "Disclose Record Lifecycle Event"},
+              "R"};
+    case AuditEventKind::ApplicationActivity:
+      break;
   }
   return {{kDicom, "110100", "Application Activity"}, {nullptr, nullptr, nullptr}, "E"};
 }
@@ -60,7 +64,8 @@ const char* outcomeCode(std::string_view outcome) {
 }
 
 std::string instant(SystemTime t) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
   const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
   std::tm tm{};
   gmtime_r(&seconds, &tm);
@@ -100,6 +105,22 @@ void detail(Writer& w, const char* type, std::string_view value) {
 }
 
 }  // namespace
+
+AuditEventKind classifyAuditAction(std::string_view action) {
+  if (action == "received") {
+    return AuditEventKind::Import;
+  }
+  if (action == "duplicate") {
+    return AuditEventKind::ImportRepeat;
+  }
+  if (action == "viewed_payload") {
+    return AuditEventKind::PayloadRead;
+  }
+  if (action == "sent" || action == "delivered") {
+    return AuditEventKind::Disclosure;
+  }
+  return AuditEventKind::ApplicationActivity;
+}
 
 std::string toFhirAuditEvent(const AuditRecord& record, std::string_view observer) {
   const AuditEntry& e = record.entry;
@@ -195,7 +216,8 @@ Result<std::uint64_t> exportFhirAuditEvents(AuditStore& store, std::ostream& out
   for (;;) {
     Result<std::vector<AuditRecord>> page = store.listAudit(after_seq, kPage);
     if (!page.ok()) {
-      return page.status().withContext("reading audit records after seq " + std::to_string(after_seq));
+      return page.status().withContext("reading audit records after seq " +
+                                       std::to_string(after_seq));
     }
     for (const AuditRecord& record : *page) {
       out << toFhirAuditEvent(record, observer) << '\n';

@@ -10,6 +10,17 @@
 
 namespace gw {
 
+// The IHE BALP pattern an audit action follows; the FHIR export and the ATNA sink
+// (AtnaMessage.h) both code their events from it.
+enum class AuditEventKind {
+  Import,               // "received": an event taken in from the EHR (DICOM 110107, action C)
+  ImportRepeat,         // "duplicate": a resend answered from an earlier commit (110107, E)
+  PayloadRead,          // "viewed_payload": an operator read PHI (action R)
+  Disclosure,           // "sent", "delivered": PHI left for a patient (DICOM 110106 Export, R)
+  ApplicationActivity,  // anything else (DICOM 110100, action E)
+};
+AuditEventKind classifyAuditAction(std::string_view action);
+
 // One audit record as a FHIR R4 AuditEvent (JSON, one line), following the IHE Basic Audit Log
 // Patterns: receiving an event from the EHR is an Import (DICOM 110107, action C), a resend
 // answered from an earlier commit an Import with action E, an operator viewing a payload a

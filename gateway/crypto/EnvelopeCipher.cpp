@@ -172,17 +172,27 @@ void EnvelopeCipher::CipherFree::operator()(evp_cipher_st* cipher) const {
 }
 
 EnvelopeCipher::EnvelopeCipher(KeyRing keys, std::unique_ptr<evp_cipher_st, CipherFree> aes,
-                               std::uint64_t max_wraps)
-    : keys_(std::move(keys)), aes_(std::move(aes)), max_wraps_(max_wraps) {}
+                               std::shared_ptr<KeyUsageLedger> usage)
+    : keys_(std::move(keys)), aes_(std::move(aes)), usage_(std::move(usage)) {}
 
 EnvelopeCipher::~EnvelopeCipher() = default;
 
 Result<std::shared_ptr<EnvelopeCipher>> EnvelopeCipher::create(KeyRing keys) {
-  return createForTest(std::move(keys), kMaxWrapsPerKey);
+  return create(std::move(keys),
+                KeyUsageLedger::inMemory({KeyUsageLedger::kDefaultBlock, kMaxWrapsPerKey}));
 }
 
 Result<std::shared_ptr<EnvelopeCipher>> EnvelopeCipher::createForTest(
     KeyRing keys, std::uint64_t max_wraps_per_key) {
+  return create(std::move(keys),
+                KeyUsageLedger::inMemory({KeyUsageLedger::kDefaultBlock, max_wraps_per_key}));
+}
+
+Result<std::shared_ptr<EnvelopeCipher>> EnvelopeCipher::create(
+    KeyRing keys, std::shared_ptr<KeyUsageLedger> usage) {
+  if (usage == nullptr) {
+    return Status::invalidArgument("envelope cipher needs a key usage ledger");
+  }
   std::unique_ptr<evp_cipher_st, CipherFree> aes(EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr));
   if (aes == nullptr) {
     return opensslError(StatusCode::Internal, "OpenSSL has no AES-256-GCM");
@@ -192,15 +202,13 @@ Result<std::shared_ptr<EnvelopeCipher>> EnvelopeCipher::createForTest(
     return Status::internal("unexpected AES-256-GCM key or IV length");
   }
   return std::shared_ptr<EnvelopeCipher>(
-      new EnvelopeCipher(std::move(keys), std::move(aes), max_wraps_per_key));
+      new EnvelopeCipher(std::move(keys), std::move(aes), std::move(usage)));
 }
 
 Result<std::string> EnvelopeCipher::seal(std::string_view plaintext,
                                          std::string_view associated_data) {
   const KeyRing::Key& kek = keys_.active();
-  if (wraps_.fetch_add(1, std::memory_order_relaxed) >= max_wraps_) {
-    return Status::unavailable("key " + kek.id + " reached its encryption limit; rotate keys");
-  }
+  GW_RETURN_IF_ERROR(usage_->acquire(kek.id));
 
   // DEK, wrap IV and payload IV from one call to the DRBG.
   SecretBytes<kKeyBytes + 2 * kIvBytes> random;

@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "gateway/api/PayloadCipher.h"
 #include "gateway/crypto/KeyRing.h"
+#include "gateway/crypto/KeyUsageLedger.h"
 
 struct evp_cipher_st;  // OpenSSL's EVP_CIPHER
 
@@ -27,9 +28,10 @@ namespace gw {
 // payload is authenticated with AAD = the header up to and including the wrapped DEK, followed by
 // `associated_data`. Total overhead: 93 + L bytes.
 //
-// NIST SP 800-38D section 8.3 limits one key to 2^32 encryptions with random IVs: each KEK wraps
-// at most kMaxWrapsPerKey DEKs through one EnvelopeCipher, after which seal() answers Unavailable
-// until keys are rotated. The count is per process (not persisted).
+// NIST SP 800-38D section 8.3 limits one key to 2^32 encryptions with random IVs: every wrap is
+// counted in a KeyUsageLedger (persisted beside the key file when the cipher is created with one,
+// see KeyUsageLedger.h), and once the active KEK reached the ledger's limit seal() answers
+// Unavailable until keys are rotated. The data key's own encryption is its only use.
 //
 // Thread-safety: seal() and open() may be called concurrently. Never throws.
 class EnvelopeCipher final : public PayloadCipher {
@@ -37,16 +39,21 @@ class EnvelopeCipher final : public PayloadCipher {
   static constexpr std::uint64_t kMaxWrapsPerKey = std::uint64_t{1} << 32;
   static constexpr std::uint8_t kFormatVersion = 1;
 
-  // Errors: Internal when OpenSSL has no AES-256-GCM.
+  // Counts wraps in `usage` (shared, e.g. a ledger opened with KeyUsageLedger::open()).
+  // Errors: Internal when OpenSSL has no AES-256-GCM; InvalidArgument when `usage` is null.
+  static Result<std::shared_ptr<EnvelopeCipher>> create(KeyRing keys,
+                                                        std::shared_ptr<KeyUsageLedger> usage);
+  // As above with an in-memory ledger: the count is per process (tools that only open, tests).
   static Result<std::shared_ptr<EnvelopeCipher>> create(KeyRing keys);
-  // As create(), with a small wrap limit so a test can reach it.
+  // As create(), with an in-memory ledger with a small wrap limit so a test can reach it.
   static Result<std::shared_ptr<EnvelopeCipher>> createForTest(KeyRing keys,
                                                                std::uint64_t max_wraps_per_key);
 
   ~EnvelopeCipher() override;
 
   // PayloadCipher
-  // Errors: Unavailable (the active KEK reached its wrap limit: rotate keys), InvalidArgument
+  // Errors: Unavailable (the active KEK reached its wrap limit: rotate keys; or its next block of
+  // uses could not be recorded in the ledger), InvalidArgument
   // (associated data over 1 GiB), Internal (OpenSSL failure, message carries its error queue).
   Result<std::string> seal(std::string_view plaintext, std::string_view associated_data) override;
   // Errors: DataLoss (not an envelope, unsupported version, truncated, tampered, or wrong
@@ -57,6 +64,8 @@ class EnvelopeCipher final : public PayloadCipher {
   const std::string& activeKeyId() const { return keys_.active().id; }
   // The KEK id named in a ciphertext's header (without decrypting); DataLoss when malformed.
   static Result<std::string> keyIdOf(std::string_view ciphertext);
+  // Per-key wrap counters (from the ledger).
+  std::vector<KeyUsageLedger::Usage> keyUsage() const { return usage_->usage(); }
 
  private:
   struct CipherFree {
@@ -64,12 +73,11 @@ class EnvelopeCipher final : public PayloadCipher {
   };
 
   EnvelopeCipher(KeyRing keys, std::unique_ptr<evp_cipher_st, CipherFree> aes,
-                 std::uint64_t max_wraps);
+                 std::shared_ptr<KeyUsageLedger> usage);
 
   KeyRing keys_;
   std::unique_ptr<evp_cipher_st, CipherFree> aes_;  // AES-256-GCM, fetched once
-  std::uint64_t max_wraps_;
-  std::atomic<std::uint64_t> wraps_{0};  // DEKs wrapped with the active KEK
+  std::shared_ptr<KeyUsageLedger> usage_;           // wraps per KEK; never null
 };
 
 }  // namespace gw

@@ -43,21 +43,6 @@ Status syncDirectoryOf(const std::string& path, std::string_view what) {
   return Status::ok();
 }
 
-// Creates each missing ancestor directory of `path` with mode 0700; existing ones are left as
-// they are.
-Status createParentDirectories(const std::string& path, std::string_view what) {
-  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  std::filesystem::path partial;
-  for (const auto& part : parent) {
-    partial /= part;
-    if (::mkdir(partial.c_str(), 0700) != 0 && errno != EEXIST) {
-      return secretFileError(path, errno,
-                             "cannot create the directory " + partial.string() + " for", what);
-    }
-  }
-  return Status::ok();
-}
-
 }  // namespace
 
 FileDescriptor::~FileDescriptor() {
@@ -177,6 +162,39 @@ Status createSecretFile(const std::string& path, std::string_view content, std::
   const Status written = writeSyncAndClose(file, content, path, what);
   if (!written.isOk()) {
     ::unlink(path.c_str());
+    return written;
+  }
+  return syncDirectoryOf(path, what);
+}
+
+Status createParentDirectories(const std::string& path, std::string_view what) {
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  std::filesystem::path partial;
+  for (const auto& part : parent) {
+    partial /= part;
+    if (::mkdir(partial.c_str(), 0700) != 0 && errno != EEXIST) {
+      return secretFileError(path, errno,
+                             "cannot create the directory " + partial.string() + " for", what);
+    }
+  }
+  return Status::ok();
+}
+
+Status replaceSecretFile(const std::string& path, std::string_view content, std::string_view what) {
+  GW_RETURN_IF_ERROR(createParentDirectories(path, what));
+  const std::string temp = path + ".tmp";
+  ::unlink(temp.c_str());  // left over from a crash between create and rename
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) {
+    return secretFileError(temp, errno, "cannot create", what);
+  }
+  FileDescriptor file(fd);
+  Status written = writeSyncAndClose(file, content, temp, what);
+  if (written.isOk() && ::rename(temp.c_str(), path.c_str()) != 0) {
+    written = secretFileError(path, errno, "cannot replace", what);
+  }
+  if (!written.isOk()) {
+    ::unlink(temp.c_str());
     return written;
   }
   return syncDirectoryOf(path, what);

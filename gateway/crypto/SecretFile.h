@@ -57,4 +57,15 @@ Status writeSyncAndClose(FileDescriptor& file, std::string_view data, const std:
 // AlreadyExists, PermissionDenied, NotFound, Unavailable (I/O).
 Status createSecretFile(const std::string& path, std::string_view content, std::string_view what);
 
+// Creates each missing ancestor directory of `path` with mode 0700; existing ones are left as
+// they are.
+Status createParentDirectories(const std::string& path, std::string_view what);
+
+// Replaces `path` atomically with `content` (small state files: key-usage ledger, audit sink
+// cursor): missing parent directories get mode 0700, the content goes to "<path>.tmp" (created
+// with mode 0600, a stale one from a crash is replaced), which is fsynced and renamed over
+// `path`, then the directory is fsynced. Readers see the old or the new content, never a mix.
+// Errors: PermissionDenied, NotFound, Unavailable (I/O).
+Status replaceSecretFile(const std::string& path, std::string_view content, std::string_view what);
+
 }  // namespace gw

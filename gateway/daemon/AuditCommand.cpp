@@ -7,6 +7,7 @@
 #include "gateway/audit/AuditEventExport.h"
 #include "gateway/audit/AuditLog.h"
 #include "gateway/crypto/KeyRing.h"
+#include "gateway/crypto/KeyUsageLedger.h"
 #include "gateway/daemon/Gateway.h"
 #include "gateway/daemon/GatewayConfig.h"
 
@@ -148,6 +149,17 @@ int rotateKeys(const std::string& config_path, const std::string& actor) {
   if (!loadGatewayConfig(config_path, config, diagnostics)) {
     std::cerr << diagnostics;
     return kExitConfigError;
+  }
+  // How far each key got towards its encryption limit (reserved blocks, KeyUsageLedger.h).
+  const Result<std::vector<KeyUsageLedger::Usage>> usage =
+      KeyUsageLedger::readFile(KeyUsageLedger::pathFor(config.keys.key_file));
+  if (usage.ok()) {
+    for (const KeyUsageLedger::Usage& u : *usage) {
+      std::cerr << "keys rotate: key " << u.key_id << ": " << u.reserved << " of " << u.limit
+                << " encryptions reserved\n";
+    }
+  } else {
+    std::cerr << "keys rotate: key usage unknown: " << usage.status().toString() << "\n";
   }
   Result<std::string> key_id = KeyRing::appendNewKey(config.keys.key_file);
   if (!key_id.ok()) {

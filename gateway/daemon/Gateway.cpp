@@ -75,8 +75,11 @@ Result<PayloadCipherPtr> openCipher(const KeySettings& keys) {
     poco_information(logger(), "generated key file " + keys.key_file + " with key " + key_id);
   }
   GW_ASSIGN_OR_RETURN(KeyRing ring, KeyRing::load(keys.key_file));
+  // Wraps per key are counted across restarts in "<key file>.usage" (KeyUsageLedger.h).
+  GW_ASSIGN_OR_RETURN(std::shared_ptr<KeyUsageLedger> usage,
+                      KeyUsageLedger::open(KeyUsageLedger::pathFor(keys.key_file)));
   GW_ASSIGN_OR_RETURN(std::shared_ptr<EnvelopeCipher> cipher,
-                      EnvelopeCipher::create(std::move(ring)));
+                      EnvelopeCipher::create(std::move(ring), std::move(usage)));
   return PayloadCipherPtr(std::move(cipher));
 }
 
@@ -119,6 +122,18 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const GatewayConfig& config) {
                                          written->root_hash);
         }
       });
+  if (config.audit.atna.enabled) {
+    Result<std::unique_ptr<AtnaTransport>> transport = makeTlsSyslogTransport(config.audit.atna);
+    if (!transport.ok()) {
+      return transport.status().withContext("audit.atna");
+    }
+    Result<std::unique_ptr<AtnaSink>> sink = AtnaSink::create(
+        gateway->store_, config.audit.atna, std::move(transport).value());
+    if (!sink.ok()) {
+      return sink.status().withContext("audit.atna");
+    }
+    gateway->atna_sink_ = std::move(sink).value();
+  }
   for (const MllpSettings& settings : config.mllp) {
     Result<InboundAdapterPtr> adapter = makeMllpAdapter(settings, *gateway->intake_);
     if (!adapter.ok()) {
@@ -271,6 +286,9 @@ Status Gateway::start() {
   if (checkpointer_) {
     checkpointer_->start();
   }
+  if (atna_sink_) {
+    atna_sink_->start();
+  }
   return Status::ok();
 }
 
@@ -314,6 +332,9 @@ void Gateway::stop() {
   if (checkpointer_) {
     // Every commit has returned (adapters stopped, intake refuses): the log is final.
     (void)checkpointer_->stop();  // its listener logs the outcome
+  }
+  if (atna_sink_) {
+    atna_sink_->stop();  // what is not sent yet stays pending in the store for the next start
   }
   if (store_) {
     store_->close();  // drains the writer

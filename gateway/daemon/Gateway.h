@@ -10,6 +10,7 @@
 #include "gateway/api/PayloadCipher.h"
 #include "gateway/api/Result.h"
 #include "gateway/api/Store.h"
+#include "gateway/audit/AtnaSink.h"
 #include "gateway/audit/AuditLog.h"
 #include "gateway/core/DeliveryService.h"
 #include "gateway/core/FhirIntake.h"
@@ -34,7 +35,8 @@ Result<std::shared_ptr<AuditLog>> openAuditLog(const AuditSettings& audit, Store
 // can fail before a socket is bound; start() binds; stop() follows DESIGN.md section 7: stop
 // accepting (adapters finish their in-flight frames), refuse new intake, drain the store writer,
 // write the shutdown audit checkpoint, close the store. Between start() and stop() an audit
-// checkpoint is written every audit.checkpoint_interval_seconds when the log grew.
+// checkpoint is written every audit.checkpoint_interval_seconds when the log grew, and with
+// audit.atna enabled every audit record is sent to the ATNA collector (AtnaSink.h).
 class Gateway {
  public:
   static Result<std::unique_ptr<Gateway>> create(const GatewayConfig& config);
@@ -66,6 +68,7 @@ class Gateway {
   StorePtr store_;
   std::shared_ptr<Intake> intake_;
   std::unique_ptr<AuditCheckpointer> checkpointer_;
+  std::unique_ptr<AtnaSink> atna_sink_;  // null unless audit.atna.enabled
   std::vector<InboundAdapterPtr> adapters_;
   std::shared_ptr<FhirIntake> fhir_intake_;
   InboundAdapterPtr fhir_adapter_;  // started after the MLLP listeners, stopped before them

@@ -75,6 +75,30 @@ void resolveOutbound(const std::filesystem::path& base, OutboundSettings& outbou
   }
 }
 
+void readAtna(const ConfigNode& node, ConfigErrors& errors, AtnaSettings& s) {
+  ConfigReader r(node, errors, "audit.atna");
+  r.readBool("enabled", s.enabled);
+  r.readString("host", s.host);
+  r.readInt("port", s.port, 1, 65535);
+  r.readString("ca_file", s.ca_file);
+  r.readString("certificate_file", s.certificate_file);
+  r.readString("private_key_file", s.private_key_file);
+  r.readString("app_name", s.app_name);
+  r.readString("hostname", s.hostname);
+  r.readString("cursor_file", s.cursor_file);
+  r.readInt("poll_interval_ms", s.poll_interval_ms, 10, 3600000);
+  r.readInt("reconnect_min_ms", s.reconnect_min_ms, 10, 3600000);
+  r.readInt("reconnect_max_ms", s.reconnect_max_ms, 10, 3600000);
+  r.readInt("io_timeout_ms", s.io_timeout_ms, 100, 600000);
+  r.readInt("max_batch", s.max_batch, 1, 10000);
+  r.finish();
+  if (s.enabled) {
+    for (std::string& error : atnaSettingsErrors(s)) {
+      errors.add(node.position(), std::move(error));
+    }
+  }
+}
+
 }  // namespace
 
 bool loadGatewayConfig(const std::string& path, GatewayConfig& config, std::string& diagnostics) {
@@ -109,6 +133,9 @@ bool loadGatewayConfig(const std::string& path, GatewayConfig& config, std::stri
     r.readBool("generate_if_missing", a.generate_if_missing);
     r.readInt("checkpoint_interval_seconds", a.checkpoint_interval_seconds, 1, 86400);
     r.readString("origin", a.origin);
+    if (const ConfigNode* atna = r.object("atna")) {
+      readAtna(*atna, errors, a.atna);
+    }
     r.finish();
     bool origin_ok = !a.origin.empty();
     for (const char c : a.origin) {
@@ -158,6 +185,12 @@ bool loadGatewayConfig(const std::string& path, GatewayConfig& config, std::stri
   config.logging.file = resolve(base, config.logging.file);
   config.keys.key_file = resolve(base, config.keys.key_file);
   config.audit.signing_key_file = resolve(base, config.audit.signing_key_file);
+  AtnaSettings& atna = config.audit.atna;
+  atna.audit_source_id = config.audit.origin;
+  atna.ca_file = resolve(base, atna.ca_file);
+  atna.certificate_file = resolve(base, atna.certificate_file);
+  atna.private_key_file = resolve(base, atna.private_key_file);
+  atna.cursor_file = resolve(base, atna.cursor_file);
   config.store.path = resolve(base, config.store.path);
   if (config.store.path.empty()) {
     errors.add(root->position(), "store.path is required");

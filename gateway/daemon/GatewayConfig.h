@@ -10,6 +10,7 @@
 #include "adapters/outbound/messaging_api/MessagingApiSettings.h"
 #include "adapters/outbound/secure_inbox/InboxSettings.h"
 #include "gateway/api/ConfigNode.h"
+#include "gateway/audit/AtnaSink.h"
 #include "gateway/daemon/PipelineConfig.h"
 #include "gateway/http/HttpServer.h"
 #include "gateway/store/sqlite/SqliteStore.h"
@@ -42,6 +43,8 @@ struct AuditSettings {
   // Log origin: first line of every checkpoint and the signing key's name (no spaces, '+' or
   // control characters).
   std::string origin = "gateway.invalid/audit";
+  // Live IHE ATNA sink (syslog over TLS to an audit record repository); off by default.
+  AtnaSettings atna;
 };
 
 // Outbound channels (section "outbound"; adapters/outbound/*/README.md list the keys).

@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "gateway/crypto/EnvelopeCipher.h"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <random>
 #include <thread>
 
+#include "gateway/crypto/EnvelopeCipher.h"
 #include "tests/support/TestSupport.h"
 
 namespace gw {
@@ -184,11 +183,53 @@ TEST(EnvelopeCipherTest, RefusesToSealPastTheWrapLimit) {
   for (int i = 0; i < 2; ++i) {
     Result<std::string> refused = c->seal("x", "aad");
     EXPECT_EQ(refused.status().code(), StatusCode::Unavailable);
-    EXPECT_EQ(refused.status().message(), "key kek-1 reached its encryption limit; rotate keys");
+    EXPECT_EQ(refused.status().message(),
+              "key kek-1 reached its encryption limit; run `gateway keys rotate`");
   }
   for (const std::string& s : sealed) {
     EXPECT_EQ(c->open(s, "aad").value(), "x");  // reading is not limited
   }
+}
+
+TEST(EnvelopeCipherTest, PersistentWrapCountSurvivesARestartAndStopsAtTheLimit) {
+  test::TempDir dir;
+  const std::string ledger = (dir.path() / "gateway.keys.usage").string();
+  const KeyUsageLedger::Options options{/*block=*/4, /*limit=*/10};
+  std::vector<std::string> sealed;
+  {
+    auto c = EnvelopeCipher::create(ring("kek-1 " + kHexA + "\n"),
+                                    KeyUsageLedger::open(ledger, options).value())
+                 .value();
+    for (int i = 0; i < 5; ++i) {  // two blocks reserved: 8
+      sealed.push_back(c->seal("x", "aad").value());
+    }
+    ASSERT_EQ(c->keyUsage().size(), 1u);
+    EXPECT_EQ(c->keyUsage()[0].used, 5u);
+    EXPECT_EQ(c->keyUsage()[0].reserved, 8u);
+  }
+  // A restart resumes at the reserved mark (8): only two more uses fit under 10.
+  auto c = EnvelopeCipher::create(ring("kek-1 " + kHexA + "\n"),
+                                  KeyUsageLedger::open(ledger, options).value())
+               .value();
+  EXPECT_TRUE(c->seal("y", "aad").ok());
+  EXPECT_TRUE(c->seal("y", "aad").ok());
+  const Result<std::string> refused = c->seal("y", "aad");
+  EXPECT_EQ(refused.status().code(), StatusCode::Unavailable);
+  EXPECT_EQ(refused.status().message(),
+            "key kek-1 reached its encryption limit; run `gateway keys rotate`");
+  EXPECT_EQ(c->open(sealed[0], "aad").value(), "x");  // reading is not limited
+
+  // After rotation the new key has its own count.
+  auto rotated = EnvelopeCipher::create(ring("kek-1 " + kHexA + "\nkek-2 " + kHexB + "\n"),
+                                        KeyUsageLedger::open(ledger, options).value())
+                     .value();
+  EXPECT_TRUE(rotated->seal("z", "aad").ok());
+  EXPECT_EQ(rotated->keyUsage().size(), 2u);
+}
+
+TEST(EnvelopeCipherTest, NullLedgerIsRefused) {
+  EXPECT_EQ(EnvelopeCipher::create(ring("kek-1 " + kHexA + "\n"), nullptr).status().code(),
+            StatusCode::InvalidArgument);
 }
 
 TEST(EnvelopeCipherTest, ConcurrentSealAndOpen) {

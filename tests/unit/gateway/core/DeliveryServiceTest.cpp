@@ -7,6 +7,7 @@
 #include "gateway/core/DeliveryService.h"
 #include "gateway/store/sqlite/SqliteMessageStore.h"
 #include "tests/support/FakeCipher.h"
+#include "tests/support/ManualClock.h"
 #include "tests/support/TestSupport.h"
 
 namespace gw {
@@ -14,16 +15,6 @@ namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::minutes;
-
-class ManualClock final : public Clock {
- public:
-  SystemTime now() const override { return fromUnixMillis(now_ms_.load()); }
-  SteadyTime steadyNow() const override { return SteadyTime(milliseconds(now_ms_.load())); }
-  void advance(milliseconds by) { now_ms_ += by.count(); }
-
- private:
-  std::atomic<std::int64_t> now_ms_{1706702400000};
-};
 
 // A channel that answers from a script (OK when the script is empty) and records what it got.
 class ScriptedChannel final : public OutboundChannel {
@@ -61,7 +52,7 @@ class ScriptedChannel final : public OutboundChannel {
 class DeliveryServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    clock_ = std::make_shared<ManualClock>();
+    clock_ = std::make_shared<test::ManualClock>();
     SqliteStoreSettings settings;
     settings.path = (dir_.path() / "gateway.db").string();
     store_ = *SqliteStore::open(settings, clock_);
@@ -121,7 +112,7 @@ class DeliveryServiceTest : public ::testing::Test {
   }
 
   test::TempDir dir_;
-  std::shared_ptr<ManualClock> clock_;
+  std::shared_ptr<test::ManualClock> clock_;
   std::shared_ptr<SqliteStore> store_;
   std::shared_ptr<SqliteMessageStore> messages_;
   std::shared_ptr<test::FakeCipher> cipher_;

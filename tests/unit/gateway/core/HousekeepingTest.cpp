@@ -4,6 +4,7 @@
 #include "gateway/audit/AuditLeaf.h"
 #include "gateway/core/Housekeeping.h"
 #include "gateway/store/sqlite/SqliteMessageStore.h"
+#include "tests/support/ManualClock.h"
 #include "tests/support/TestSupport.h"
 
 namespace gw {
@@ -11,19 +12,9 @@ namespace {
 
 using std::chrono::hours;
 
-class ManualClock final : public Clock {
- public:
-  SystemTime now() const override { return fromUnixMillis(now_ms_.load()); }
-  SteadyTime steadyNow() const override { return SteadyTime(hours(1)); }
-  void advance(std::chrono::milliseconds by) { now_ms_ += by.count(); }
-
- private:
-  std::atomic<std::int64_t> now_ms_{1706702400000};
-};
-
 TEST(HousekeepingTest, ExpiresMessagesAndPurgesPayloadsInBatches) {
   test::TempDir dir;
-  auto clock = std::make_shared<ManualClock>();
+  auto clock = std::make_shared<test::ManualClock>();
   SqliteStoreSettings settings;
   settings.path = (dir.path() / "gateway.db").string();
   std::shared_ptr<SqliteStore> store = *SqliteStore::open(settings, clock);
@@ -34,7 +25,7 @@ TEST(HousekeepingTest, ExpiresMessagesAndPurgesPayloadsInBatches) {
     e.dedupe_key = "e" + std::to_string(i);
     e.received_at = clock->now();
     e.sealed_payload = "sealed";
-    const std::int64_t id = store->commitInbound(e, SteadyTime(hours(2)))->event_id;
+    const std::int64_t id = store->commitInbound(e, clock->steadyNow() + hours(1))->event_id;
     MappingOutcome outcome;
     outcome.event_id = id;
     NewPatientMessage m;

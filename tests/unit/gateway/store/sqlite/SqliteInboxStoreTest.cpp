@@ -7,6 +7,7 @@
 #include "gateway/audit/AuditLeaf.h"
 #include "gateway/store/sqlite/SqliteInboxStore.h"
 #include "gateway/store/sqlite/SqliteMessageStore.h"
+#include "tests/support/ManualClock.h"
 #include "tests/support/TestSupport.h"
 
 namespace gw {
@@ -14,16 +15,6 @@ namespace {
 
 using std::chrono::minutes;
 using std::chrono::seconds;
-
-class StepClock final : public Clock {
- public:
-  SystemTime now() const override { return fromUnixMillis(now_ms_.load()); }
-  SteadyTime steadyNow() const override { return SteadyTime(std::chrono::hours(1)); }
-  void advance(std::chrono::milliseconds by) { now_ms_ += by.count(); }
-
- private:
-  std::atomic<std::int64_t> now_ms_{1706702400000};
-};
 
 AuditEntry audit(const std::string& action) {
   AuditEntry e;
@@ -38,7 +29,7 @@ AuditEntry audit(const std::string& action) {
 class SqliteInboxStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    clock_ = std::make_shared<StepClock>();
+    clock_ = std::make_shared<test::ManualClock>();
     SqliteStoreSettings settings;
     settings.path = (dir_.path() / "gateway.db").string();
     store_ = *SqliteStore::open(settings, clock_);
@@ -50,7 +41,7 @@ class SqliteInboxStoreTest : public ::testing::Test {
     e.received_at = clock_->now();
     e.sealed_payload = "x";
     const std::int64_t event =
-        store_->commitInbound(e, SteadyTime(std::chrono::hours(2)))->event_id;
+        store_->commitInbound(e, clock_->steadyNow() + std::chrono::hours(1))->event_id;
     NewPatientMessage m;
     m.event_id = event;
     m.mapping = "discharge";
@@ -94,7 +85,7 @@ class SqliteInboxStoreTest : public ::testing::Test {
   }
 
   test::TempDir dir_;
-  std::shared_ptr<StepClock> clock_;
+  std::shared_ptr<test::ManualClock> clock_;
   std::shared_ptr<SqliteStore> store_;
   std::shared_ptr<SqliteMessageStore> messages_;
   std::shared_ptr<SqliteInboxStore> inbox_;

@@ -6,24 +6,13 @@
 
 #include "gateway/audit/AuditLeaf.h"
 #include "gateway/store/sqlite/SqliteMessageStore.h"
+#include "tests/support/ManualClock.h"
 #include "tests/support/TestSupport.h"
 
 namespace gw {
 namespace {
 
 using std::chrono::minutes;
-
-class ManualClock final : public Clock {
- public:
-  SystemTime now() const override { return fromUnixMillis(now_ms_.load()); }
-  SteadyTime steadyNow() const override { return SteadyTime(std::chrono::hours(1)); }
-  void advance(std::chrono::milliseconds by) { now_ms_ += by.count(); }
-
- private:
-  std::atomic<std::int64_t> now_ms_{1706702400000};
-};
-
-const Deadline kDeadline = SteadyTime(std::chrono::hours(2));
 
 DeliveryOutcome delivery(std::int64_t id, DeliveryOutcome::Kind kind, std::string method,
                          std::string detail) {
@@ -49,7 +38,7 @@ ConsentRecord consent(std::string patient, ChannelKind channel, std::string purp
 class SqliteMessageStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    clock_ = std::make_shared<ManualClock>();
+    clock_ = std::make_shared<test::ManualClock>();
     SqliteStoreSettings settings;
     settings.path = (dir_.path() / "gateway.db").string();
     auto opened = SqliteStore::open(settings, clock_);
@@ -66,7 +55,7 @@ class SqliteMessageStoreTest : public ::testing::Test {
     e.message_type = "ADT^A03";
     e.received_at = clock_->now();
     e.sealed_payload = "sealed-" + key;
-    auto receipt = store_->commitInbound(e, kDeadline);
+    auto receipt = store_->commitInbound(e, clock_->steadyNow() + std::chrono::hours(1));
     EXPECT_TRUE(receipt.ok()) << receipt.status().message();
     return receipt->event_id;
   }
@@ -110,7 +99,7 @@ class SqliteMessageStoreTest : public ::testing::Test {
   }
 
   test::TempDir dir_;
-  std::shared_ptr<ManualClock> clock_;
+  std::shared_ptr<test::ManualClock> clock_;
   std::shared_ptr<SqliteStore> store_;
   std::unique_ptr<SqliteMessageStore> messages_;
 };

@@ -222,7 +222,7 @@ int listOutbox(const OutboxListOptions& options) {
   const bool tsv = options.format == "tsv";
   if (!tsv) {
     std::cout << std::left << std::setw(8) << "ID" << std::setw(8) << "EVENT" << std::setw(26)
-              << "CREATED (UTC)" << std::setw(24) << "MAPPING" << std::setw(14) << "CHANNEL"
+              << "CREATED (UTC)" << std::setw(30) << "MAPPING" << std::setw(14) << "CHANNEL"
               << std::setw(11) << "PURPOSE" << std::setw(12) << "STATE" << std::setw(9)
               << "ATTEMPTS" << "REASON\n";
   }
@@ -244,7 +244,7 @@ int listOutbox(const OutboxListOptions& options) {
                   << tsvSafe(r.delivery_method) << '\t' << tsvSafe(r.reason) << '\n';
       } else {
         std::cout << std::left << std::setw(8) << r.id << std::setw(8) << r.event_id
-                  << std::setw(26) << isoTime(r.created_at) << std::setw(24) << r.mapping
+                  << std::setw(26) << isoTime(r.created_at) << std::setw(30) << r.mapping
                   << std::setw(14) << channelName(r.channel) << std::setw(11) << r.purpose
                   << std::setw(12) << messageStateName(r.state) << std::setw(9) << r.attempts
                   << tsvSafe(r.reason) << '\n';

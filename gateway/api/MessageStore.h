@@ -91,6 +91,16 @@ struct ConsentRecord {
   SystemTime recorded_at;
 };
 
+// Something an operator has to look at: a held inbound event (with the reason the mapper gave)
+// or an open work item (a patient's quick reply, ...). No PHI.
+struct WorkItem {
+  std::string kind;     // "held_event" or the work item's kind ("reply", ...)
+  std::int64_t id = 0;  // inbound event id for held_event, else the work item id
+  std::string object;   // "inbound_event:12", "patient_message:7"
+  std::string detail;   // the reason / what happened
+  SystemTime created_at;
+};
+
 // Patient messages, the delivery queue and the consent ledger (DESIGN.md sections 2-4). Every
 // mutating call commits in one transaction together with its audit records. Metadata is in
 // clear; content only sealed.
@@ -149,6 +159,12 @@ class MessageStore {
   virtual Result<std::vector<std::int64_t>> expireDue(SystemTime now, std::size_t limit) = 0;
   virtual Result<std::int64_t> purgeEventPayloads(SystemTime received_before,
                                                   std::size_t limit) = 0;
+
+  // The operator's work list: held events first (oldest first), then open work items.
+  virtual Result<std::vector<WorkItem>> openWork(std::size_t limit) = 0;
+  // Marks an open work item done, with `audit` in the same transaction. NotFound or
+  // FailedPrecondition (already done).
+  virtual Status closeWorkItem(std::int64_t id, const AuditEntry& audit) = 0;
 
   // The newest ledger entry for (patient, channel, purpose) or (patient, channel, "*"),
   // whichever is newer; nullopt when the patient never said anything.

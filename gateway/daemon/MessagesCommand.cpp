@@ -7,14 +7,15 @@
 #include <sstream>
 
 #include "gateway/daemon/Gateway.h"
-#include "gateway/store/sqlite/SqliteMessageStore.h"
 #include "gateway/daemon/GatewayConfig.h"
+#include "gateway/store/sqlite/SqliteMessageStore.h"
 
 namespace gw {
 namespace {
 
 std::string isoTime(SystemTime t) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
   const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
   std::tm tm{};
   gmtime_r(&seconds, &tm);
@@ -36,8 +37,8 @@ std::string tsvSafe(std::string value) {
 }
 
 std::optional<InboundState> parseState(const std::string& name) {
-  for (InboundState s : {InboundState::Received, InboundState::Mapped, InboundState::Held,
-                         InboundState::Ignored}) {
+  for (InboundState s :
+       {InboundState::Received, InboundState::Mapped, InboundState::Held, InboundState::Ignored}) {
     if (inboundStateName(s) == name) {
       return s;
     }
@@ -77,7 +78,8 @@ int listMessages(const MessagesListOptions& options) {
   if (!tsv) {
     std::cout << std::left << std::setw(8) << "ID" << std::setw(26) << "RECEIVED (UTC)"
               << std::setw(18) << "TYPE" << std::setw(24) << "CONTROL ID" << std::setw(20)
-              << "FACILITY" << "STATE\n";
+              << "FACILITY"
+              << "STATE\n";
   }
   std::size_t printed = 0;
   for (;;) {
@@ -194,10 +196,14 @@ Result<std::shared_ptr<MessageStore>> openMessageStore(const std::string& config
 int failWith(const Status& status) {
   std::cerr << "messages: " << status.toString() << "\n";
   switch (status.code()) {
-    case StatusCode::InvalidArgument: return kExitConfigError;
-    case StatusCode::NotFound: return 3;
-    case StatusCode::FailedPrecondition: return 4;
-    default: return 1;
+    case StatusCode::InvalidArgument:
+      return kExitConfigError;
+    case StatusCode::NotFound:
+      return 3;
+    case StatusCode::FailedPrecondition:
+      return 4;
+    default:
+      return 1;
   }
 }
 
@@ -224,7 +230,8 @@ int listOutbox(const OutboxListOptions& options) {
     std::cout << std::left << std::setw(8) << "ID" << std::setw(8) << "EVENT" << std::setw(26)
               << "CREATED (UTC)" << std::setw(30) << "MAPPING" << std::setw(14) << "CHANNEL"
               << std::setw(11) << "PURPOSE" << std::setw(12) << "STATE" << std::setw(9)
-              << "ATTEMPTS" << "REASON\n";
+              << "ATTEMPTS"
+              << "REASON\n";
   }
   std::size_t printed = 0;
   for (;;) {
@@ -282,6 +289,56 @@ int replayMessage(const MessagesReplayOptions& options) {
     return failWith(replayed);
   }
   std::cout << "patient message " << options.id << " is pending again\n";
+  return 0;
+}
+
+int listWork(const std::string& config_path, const std::string& format) {
+  Result<std::shared_ptr<MessageStore>> store = openMessageStore(config_path);
+  if (!store.ok()) {
+    return failWith(store.status());
+  }
+  Result<std::vector<WorkItem>> work = (*store)->openWork(100000);
+  if (!work.ok()) {
+    return failWith(work.status());
+  }
+  const bool tsv = format == "tsv";
+  if (!tsv) {
+    std::cout << std::left << std::setw(12) << "KIND" << std::setw(8) << "ID" << std::setw(26)
+              << "SINCE (UTC)" << std::setw(24) << "OBJECT"
+              << "DETAIL\n";
+  }
+  for (const WorkItem& item : *work) {
+    if (tsv) {
+      std::cout << item.kind << '\t' << item.id << '\t' << isoTime(item.created_at) << '\t'
+                << item.object << '\t' << tsvSafe(item.detail) << '\n';
+    } else {
+      std::cout << std::left << std::setw(12) << item.kind << std::setw(8) << item.id
+                << std::setw(26) << isoTime(item.created_at) << std::setw(24) << item.object
+                << tsvSafe(item.detail) << '\n';
+    }
+  }
+  std::cout.flush();
+  return 0;
+}
+
+int closeWork(const std::string& config_path, std::int64_t id, const std::string& reason,
+              const std::string& actor) {
+  Result<std::shared_ptr<MessageStore>> store = openMessageStore(config_path);
+  if (!store.ok()) {
+    return failWith(store.status());
+  }
+  AuditEntry audit;
+  audit.actor = "operator:" + actor;
+  audit.action = "work_done";
+  audit.object = "work_item:" + std::to_string(id);
+  audit.outcome = "ok";
+  audit.source = "cli";
+  audit.reason = reason;
+  const Status closed = (*store)->closeWorkItem(id, audit);
+  if (!closed.isOk()) {
+    return failWith(closed);
+  }
+  std::cout << "work item " << id << " done\n";
   return 0;
 }
 

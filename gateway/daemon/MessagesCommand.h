@@ -22,9 +22,9 @@ int listMessages(const MessagesListOptions& options);
 struct MessagesShowOptions {
   std::string config_path;
   std::int64_t id = 0;
-  bool payload = false;   // decrypt and print the message (PHI): needs a reason, audited
+  bool payload = false;  // decrypt and print the message (PHI): needs a reason, audited
   std::string reason;
-  std::string actor;      // operator name for the audit record
+  std::string actor;  // operator name for the audit record
 };
 
 // `gateway messages show ID`: metadata, and with --payload the decrypted message.
@@ -44,13 +44,19 @@ int listOutbox(const OutboxListOptions& options);
 
 struct MessagesReplayOptions {
   std::string config_path;
-  std::int64_t id = 0;    // patient message id from `messages outbox`
-  std::string reason;     // audited
-  std::string actor;      // operator name for the audit record
+  std::int64_t id = 0;  // patient message id from `messages outbox`
+  std::string reason;   // audited
+  std::string actor;    // operator name for the audit record
 };
 
 // `gateway messages replay ID`: a dead-lettered patient message goes back to pending (due now);
 // the running gateway's delivery workers pick it up. Audited as "replayed".
 int replayMessage(const MessagesReplayOptions& options);
+
+// `gateway work list`: what needs an operator: held events with the mapper's reason, then open
+// work items (patients' quick replies). No PHI. `gateway work done ID --reason` closes an item.
+int listWork(const std::string& config_path, const std::string& format);
+int closeWork(const std::string& config_path, std::int64_t id, const std::string& reason,
+              const std::string& actor);
 
 }  // namespace gw

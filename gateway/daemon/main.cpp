@@ -100,6 +100,20 @@ int main(int argc, char** argv) {
   replay->add_option("--reason", replay_options.reason, "Why it is replayed (audited)")
       ->required();
 
+  CLI::App* work = app.add_subcommand("work", "What needs an operator (held events, replies)");
+  work->require_subcommand(1);
+  std::string work_format = "table";
+  CLI::App* work_list = work->add_subcommand("list", "Held events and open work items (no PHI)");
+  work_list->add_option("-c,--config", config_path, "Config file")->capture_default_str();
+  work_list->add_option("--format", work_format, "table or tsv")
+      ->capture_default_str()->check(CLI::IsMember({"table", "tsv"}));
+  std::int64_t work_id = 0;
+  std::string work_reason;
+  CLI::App* work_done = work->add_subcommand("done", "Close an open work item (audited)");
+  work_done->add_option("-c,--config", config_path, "Config file")->capture_default_str();
+  work_done->add_option("id", work_id, "Work item id from `work list`")->required();
+  work_done->add_option("--reason", work_reason, "What was done (audited)")->required();
+
   CLI::App* audit = app.add_subcommand("audit", "Tamper-evident audit trail");
   audit->require_subcommand(1);
   CLI::App* verify = audit->add_subcommand(
@@ -173,6 +187,12 @@ int main(int argc, char** argv) {
     replay_options.config_path = config_path;
     replay_options.actor = currentUser();
     return gw::replayMessage(replay_options);
+  }
+  if (*work_list) {
+    return gw::listWork(config_path, work_format);
+  }
+  if (*work_done) {
+    return gw::closeWork(config_path, work_id, work_reason, currentUser());
   }
   if (*audit_export) {
     return gw::auditExport(config_path, export_output);

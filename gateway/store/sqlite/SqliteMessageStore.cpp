@@ -248,12 +248,14 @@ Result<MappingCommit> SqliteMessageStore::commitMapping(const MappingOutcome& ou
                                           " is already " + current);
       }
     }
-    GW_ASSIGN_OR_RETURN(Statement * update,
-                        session.statement("UPDATE inbound_events SET state = ? WHERE id = ?"));
+    GW_ASSIGN_OR_RETURN(
+        Statement * update,
+        session.statement("UPDATE inbound_events SET state = ?, state_reason = ? WHERE id = ?"));
     {
       ResetOnExit reset(*update);
       update->bindText(1, inboundStateName(outcome.state));
-      update->bindInt(2, outcome.event_id);
+      update->bindText(2, outcome.reason);
+      update->bindInt(3, outcome.event_id);
       GW_RETURN_IF_ERROR(stepDone(session, *update, "cannot change an inbound event's state"));
     }
     const std::string event_object = "inbound_event:" + std::to_string(outcome.event_id);
@@ -677,6 +679,78 @@ Result<std::int64_t> SqliteMessageStore::purgeEventPayloads(SystemTime received_
   });
   GW_RETURN_IF_ERROR(done);
   return purged;
+}
+
+Result<std::vector<WorkItem>> SqliteMessageStore::openWork(std::size_t limit) {
+  std::vector<WorkItem> items;
+  const auto capped = static_cast<std::int64_t>(std::min<std::size_t>(limit, 100000));
+  const Status done = store_->read([&](SqliteSession& session) -> Status {
+    GW_ASSIGN_OR_RETURN(
+        Statement * held,
+        session.statement("SELECT id, state_reason, received_at FROM inbound_events "
+                          "WHERE state = 'held' ORDER BY id LIMIT ?"));
+    {
+      ResetOnExit reset(*held);
+      held->bindInt(1, capped);
+      int rc;
+      while ((rc = held->step()) == SQLITE_ROW) {
+        const std::int64_t id = held->columnInt(0);
+        items.push_back({"held_event", id, "inbound_event:" + std::to_string(id),
+                         held->columnText(1), fromUnixMillis(held->columnInt(2))});
+      }
+      if (rc != SQLITE_DONE) {
+        return sqliteError(session.db(), rc, "cannot list held events");
+      }
+    }
+    GW_ASSIGN_OR_RETURN(
+        Statement * open,
+        session.statement("SELECT id, kind, object, detail, created_at FROM operator_work_items "
+                          "WHERE state = 'open' ORDER BY id LIMIT ?"));
+    ResetOnExit reset(*open);
+    open->bindInt(1, capped);
+    int rc;
+    while ((rc = open->step()) == SQLITE_ROW) {
+      items.push_back({open->columnText(1), open->columnInt(0), open->columnText(2),
+                       open->columnText(3), fromUnixMillis(open->columnInt(4))});
+    }
+    if (rc != SQLITE_DONE) {
+      return sqliteError(session.db(), rc, "cannot list work items");
+    }
+    return Status::ok();
+  });
+  GW_RETURN_IF_ERROR(done);
+  if (items.size() > limit) {
+    items.resize(limit);
+  }
+  return items;
+}
+
+Status SqliteMessageStore::closeWorkItem(std::int64_t id, const AuditEntry& audit) {
+  return store_->write([&](SqliteSession& session) -> Status {
+    GW_ASSIGN_OR_RETURN(Statement * state,
+                        session.statement("SELECT state FROM operator_work_items WHERE id = ?"));
+    {
+      ResetOnExit reset(*state);
+      state->bindInt(1, id);
+      const int rc = state->step();
+      if (rc == SQLITE_DONE) {
+        return Status::notFound("no work item with id " + std::to_string(id));
+      }
+      if (rc != SQLITE_ROW) {
+        return sqliteError(session.db(), rc, "cannot read a work item");
+      }
+      if (state->columnText(0) != "open") {
+        return Status::failedPrecondition("work item " + std::to_string(id) + " is already done");
+      }
+    }
+    GW_ASSIGN_OR_RETURN(
+        Statement * close,
+        session.statement("UPDATE operator_work_items SET state = 'done' WHERE id = ?"));
+    ResetOnExit reset(*close);
+    close->bindInt(1, id);
+    GW_RETURN_IF_ERROR(stepDone(session, *close, "cannot close a work item"));
+    return session.appendAudit(audit);
+  });
 }
 
 Result<std::optional<ConsentRecord>> SqliteMessageStore::latestConsent(

@@ -29,6 +29,8 @@ class SqliteMessageStore final : public MessageStore {
   Status transitionMessage(const MessageTransition& transition, const AuditEntry& audit) override;
   Result<std::vector<std::int64_t>> expireDue(SystemTime now, std::size_t limit) override;
   Result<std::int64_t> purgeEventPayloads(SystemTime received_before, std::size_t limit) override;
+  Result<std::vector<WorkItem>> openWork(std::size_t limit) override;
+  Status closeWorkItem(std::int64_t id, const AuditEntry& audit) override;
   Result<std::optional<ConsentRecord>> latestConsent(const std::string& patient_key,
                                                      ChannelKind channel,
                                                      const std::string& purpose) override;

@@ -155,6 +155,10 @@ CREATE TABLE operator_work_items (
 );
 CREATE INDEX operator_work_items_state ON operator_work_items (state, id);
 )sql"},
+    {5, R"sql(
+-- Why an event is held or ignored (no PHI), for the operator's work list.
+ALTER TABLE inbound_events ADD COLUMN state_reason TEXT NOT NULL DEFAULT '';
+)sql"},
 };
 
 class Transaction {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "tests/support/InMemoryStore.h"
-
 #include <gtest/gtest.h>
+
+#include "tests/support/InMemoryStore.h"
 
 namespace gw::test {
 namespace {

@@ -174,6 +174,16 @@ TEST_F(SqliteInboxStoreTest, RepliesBecomeWorkItemsAndStopOptsOutOfEveryChannel)
     EXPECT_FALSE((*consent)->opted_in);
     EXPECT_EQ((*consent)->source, "inbox:STOP");
   }
+  const auto work = messages_->openWork(100);
+  ASSERT_TRUE(work.ok());
+  ASSERT_EQ(work->size(), 2u);
+  EXPECT_EQ(work->at(0).kind, "reply");
+  EXPECT_EQ(work->at(0).object, "patient_message:1");
+  EXPECT_EQ(work->at(1).detail, "quick reply \"stop\"");
+  const AuditEntry done{SystemTime(), "operator:alice", "work_done", "work_item:1", "ok", "", ""};
+  ASSERT_TRUE(messages_->closeWorkItem(work->at(0).id, done).isOk());
+  EXPECT_EQ(messages_->closeWorkItem(work->at(0).id, done).code(), StatusCode::FailedPrecondition);
+  EXPECT_EQ(messages_->closeWorkItem(999, done).code(), StatusCode::NotFound);
   store_->close();
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open((dir_.path() / "gateway.db").c_str(), &db), SQLITE_OK);
@@ -182,7 +192,7 @@ TEST_F(SqliteInboxStoreTest, RepliesBecomeWorkItemsAndStopOptsOutOfEveryChannel)
                                -1, &stmt, nullptr),
             SQLITE_OK);
   ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(stmt, 0), 2);
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), 1);
   sqlite3_finalize(stmt);
   sqlite3_close(db);
 }

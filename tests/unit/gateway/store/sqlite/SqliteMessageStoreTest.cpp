@@ -146,6 +146,11 @@ TEST_F(SqliteMessageStoreTest, EventIsMappedOnceAndIdempotencyKeysAreNeverReused
   hold.reason = "missing patient.email";
   ASSERT_TRUE(messages_->commitMapping(hold).ok());
   EXPECT_EQ(store_->getInbound(held)->state, InboundState::Held);
+  const auto work = messages_->openWork(10);
+  ASSERT_EQ(work->size(), 1u);
+  EXPECT_EQ(work->at(0).kind, "held_event");
+  EXPECT_EQ(work->at(0).id, held);
+  EXPECT_EQ(work->at(0).detail, "missing patient.email");
   const MappingCommit remap = map(held, {message(held, "k1"), message(held, "k3")});
   ASSERT_EQ(remap.duplicate.size(), 2u);
   EXPECT_TRUE(remap.duplicate[0]);

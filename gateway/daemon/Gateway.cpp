@@ -171,6 +171,7 @@ Status Gateway::createPipeline(const GatewayConfig& config, const PayloadCipherP
       return channel.status().withContext("outbound.secure_inbox");
     }
     channels.push_back(std::move(channel).value());
+    inbox_service_ = service;
     inbox_handler_ =
         std::make_shared<InboxHttpHandler>(std::make_shared<inbox::InboxPages>(service));
     Result<std::unique_ptr<http::HttpServer>> server =
@@ -261,6 +262,21 @@ Status Gateway::start() {
         a->stop();
       }
       return started.withContext("web");
+    }
+    if (inbox_service_ && inbox_service_->settings().base_url.empty()) {
+      Result<std::string> url = derivedInboxBaseUrl(web_server_->boundAddress(), web_server_->tls(),
+                                                    inbox_service_->settings().path_prefix);
+      Status set = url.ok() ? inbox_service_->setDerivedBaseUrl(*url) : url.status();
+      if (!set.isOk()) {
+        web_server_->stop();
+        if (fhir_adapter_) {
+          fhir_adapter_->stop();
+        }
+        for (InboundAdapterPtr& a : adapters_) {
+          a->stop();
+        }
+        return set.withContext("outbound.secure_inbox");
+      }
     }
   }
   if (mapper_) {

@@ -2,11 +2,11 @@
 // One patient's walk through the secure inbox in headless Chromium, for test_e2e.py: opens the
 // link from the notification mail, optionally gives a wrong birth date first (the page looks the
 // same, no code is sent, a guessed code is refused), then the right birth date and the one-time
-// code from the next mail the SMTP server received, reads the message in the patient's language
+// code from the next mail the SMTP server received (or the pickup directory holds), reads the message in the patient's language
 // and presses a quick reply. Mails are the raw .eml files test_e2e.py mirrors into GW_E2E_MAILDIR.
 // Input: GW_E2E_FLOW (JSON: link, email, birthDate, wrongBirthDate, expectText, lang, reply,
 // name). Screenshots go to GW_ARTIFACTS_DIR. Prints "RESULT <json>" last. Exit 77 = no chromium.
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import assert from 'node:assert/strict';
 
@@ -29,10 +29,14 @@ const ARTIFACTS = process.env.GW_ARTIFACTS_DIR || path.resolve('artifacts');
 mkdirSync(ARTIFACTS, { recursive: true });
 const origin = new URL(flow.link).origin;
 
-// The decoded text of every mail to `email`, oldest first (files are named by arrival number).
+// The decoded text of every mail to `email`, oldest first (by modification time, then name:
+// test_e2e.py names its copies by arrival number, the pickup directory by message id).
 function mailsTo(email) {
   if (!MAILDIR || !existsSync(MAILDIR)) return [];
-  return readdirSync(MAILDIR).filter((f) => f.endsWith('.eml')).sort().map((f) => {
+  const files = readdirSync(MAILDIR).filter((f) => f.endsWith('.eml'))
+    .map((f) => ({ f, t: statSync(path.join(MAILDIR, f)).mtimeMs }))
+    .sort((a, b) => a.t - b.t || a.f.localeCompare(b.f)).map((e) => e.f);
+  return files.map((f) => {
     const raw = readFileSync(path.join(MAILDIR, f), 'latin1');
     const split = raw.indexOf('\r\n\r\n') >= 0 ? raw.indexOf('\r\n\r\n') : raw.indexOf('\n\n');
     const headers = raw.slice(0, split);

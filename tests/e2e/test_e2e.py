@@ -119,9 +119,10 @@ class MailMirror:
 
 class RunningGateway:
     """`gateway run` on a config written into `directory`: MLLP and web on 127.0.0.1 port 0,
-    email over SMTP to `smtp_port` verified with `ca`, base_url derived from the web server."""
+    email over SMTP to `smtp_port` verified with `ca` (or .eml files in `pickup`), base_url
+    derived from the web server."""
 
-    def __init__(self, directory, mappings_dir, smtp_port, ca):
+    def __init__(self, directory, mappings_dir, smtp_port=None, ca=None, pickup=None):
         self.dir = directory
         self.config = os.path.join(directory, "gateway.json")
         var = os.path.join(directory, "var")
@@ -136,7 +137,8 @@ class RunningGateway:
             "outbound": {
                 "email": {"transport": "smtp", "from": "no-reply@gateway.invalid",
                           "smtp": {"host": "127.0.0.1", "port": smtp_port, "ca": ca,
-                                   "pool_size": 1, "timeout_ms": 10000}},
+                                   "pool_size": 1, "timeout_ms": 10000}}
+                if pickup is None else {"transport": "pickup", "pickup": {"directory": pickup}},
                 "secure_inbox": {"base_url": "", "secure_cookies": False},
             },
             "web": {"host": "127.0.0.1", "port": 0, "allow_plain_http": True},
@@ -275,11 +277,12 @@ class EndToEndTest(unittest.TestCase):
                 self.assertNotIn(marker.lower().encode(), data.lower(), f"{marker} in the {what}")
         return parsed, decoded.decode()
 
-    def browse(self, name, link, patient, expect_text, reply, wrong_birth_date=None):
+    def browse(self, name, link, patient, expect_text, reply, wrong_birth_date=None,
+               pickup=None):
         if not os.path.exists(CHROMIUM):
             self.skipTest(f"{CHROMIUM} not found (apt-get install chromium; scripts/setup.sh does)")
-        maildir = os.path.join(self.dir, "mail")
-        mirror = MailMirror(self.smtp, maildir)
+        maildir = pickup or os.path.join(self.dir, "mail")
+        mirror = MailMirror(self.smtp, maildir) if pickup is None else None
         flow = {"link": link, "email": patient["email"], "birthDate": patient["dob_iso"],
                 "wrongBirthDate": wrong_birth_date, "expectText": expect_text,
                 "lang": patient["lang"], "reply": reply, "name": name}
@@ -289,7 +292,8 @@ class EndToEndTest(unittest.TestCase):
             out = subprocess.run(["node", os.path.join(HERE, "inbox_flow.mjs")], cwd=HERE,
                                  env=env, capture_output=True, text=True, timeout=180)
         finally:
-            mirror.stop()
+            if mirror:
+                mirror.stop()
         if out.returncode == 77:
             self.skipTest(out.stdout.strip())
         self.assertEqual(out.returncode, 0, f"inbox_flow.mjs failed:\n{out.stdout}\n{out.stderr}")
@@ -385,6 +389,37 @@ class EndToEndTest(unittest.TestCase):
         self.assertNotIn("delivery_attempt", [a for a, obj, _, _ in records if obj == msg])
         self.assertTrue(any(obj == msg and "retract" in (a + r) for a, obj, _, r in records),
                         [r for r in records if r[1] == msg])
+
+    def test_demo_helper_prints_the_link_and_code_from_the_pickup_directory(self):
+        # README "One-command demo": the demo's transport, the discharge sample itself (its
+        # birth date is the one the README gives) and scripts/demo-inbox.py.
+        pickup = os.path.join(self.dir, "pickup")
+        self.gateway = RunningGateway(self.dir, os.path.join(SOURCE_DIR, "mappings"),
+                                      pickup=pickup)
+        with open(os.path.join(SOURCE_DIR, "samples", "hl7", "adt_a03_discharge.hl7")) as f:
+            self.assertEqual(ack_code(self.gateway.send(f.read())), "AA")
+        helper = [sys.executable, os.path.join(SOURCE_DIR, "scripts", "demo-inbox.py"),
+                  "--dir", pickup, "--to", "alexa"]
+        out = wait_until(lambda: subprocess.run(helper, capture_output=True, text=True).stdout,
+                         "the notification in the pickup directory")
+        lines = out.splitlines()
+        self.assertEqual(len(lines), 1, out)
+        self.assertIn("alexa.testpatient@example.invalid", lines[0])
+        link = re.search(r"link  (http://" + re.escape(self.gateway.web) + r"l/\S{43})$",
+                         lines[0])
+        self.assertIsNotNone(link, lines[0])
+        missing = subprocess.run(helper[:2] + ["--dir", os.path.join(self.dir, "none")],
+                                 capture_output=True, text=True)
+        self.assertEqual(missing.returncode, 1)
+        self.assertIn("no such directory", missing.stderr)
+
+        sample = {"email": "alexa.testpatient@example.invalid", "dob_iso": "1980-02-14",
+                  "lang": "en"}
+        self.browse("demo", link.group(1), sample,
+                    "Finish all of your antibiotics, rest, and drink plenty of fluids.",
+                    reply="stop", pickup=pickup)
+        out = subprocess.run(helper + ["--last", "1"], capture_output=True, text=True).stdout
+        self.assertRegex(out.strip(), r"alexa\.testpatient@example\.invalid +code  \d{6}$")
 
 
 if __name__ == "__main__":

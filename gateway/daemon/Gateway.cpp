@@ -5,6 +5,8 @@
 #include <openssl/rand.h>
 #include <signal.h>
 
+#include <cerrno>
+#include <cstdint>
 #include <filesystem>
 #include <iostream>
 
@@ -363,6 +365,26 @@ int checkConfig(const std::string& config_path) {
   return 0;
 }
 
+namespace {
+
+// The console's counts (numbers only, never PHI): printed every kProgressInterval while they
+// change, and once more at shutdown.
+constexpr int kProgressIntervalSeconds = 10;
+
+std::string progressLine(const Gateway& gateway) {
+  const IntakeStats in = gateway.intakeStats();
+  const MapperStats mapped = gateway.mapperStats();
+  const DeliveryStats sent = gateway.deliveryStats();
+  const auto n = [](std::uint64_t v) { return std::to_string(v); };
+  return "received " + n(in.accepted) + " over MLLP (duplicates " + n(in.duplicates) +
+         ", rejected " + n(in.rejected) + ", failed " + n(in.failed) + "); mapped " +
+         n(mapped.mapped) + " (ignored " + n(mapped.ignored) + ", held " + n(mapped.held) +
+         "); patient messages " + n(mapped.messages) + "; sent " + n(sent.sent) + " (retried " +
+         n(sent.retried) + ", dead " + n(sent.dead) + ", suppressed " + n(sent.suppressed) + ")";
+}
+
+}  // namespace
+
 int runGateway(const std::string& config_path) {
   GatewayConfig config;
   std::string diagnostics;
@@ -405,9 +427,17 @@ int runGateway(const std::string& config_path) {
               << config.fhir.base_path << std::endl;
   }
   poco_information(logger(), "gateway started");
+  std::string last_progress = progressLine(**gateway);
   for (;;) {
-    int received = 0;
-    if (sigwait(&signals, &received) != 0) {
+    timespec interval{kProgressIntervalSeconds, 0};
+    const int received = sigtimedwait(&signals, nullptr, &interval);
+    if (received < 0) {
+      if (errno == EAGAIN) {
+        if (std::string progress = progressLine(**gateway); progress != last_progress) {
+          std::cout << "gateway: " << progress << std::endl;
+          last_progress = std::move(progress);
+        }
+      }
       continue;
     }
     if (received == SIGHUP) {
@@ -440,7 +470,7 @@ int runGateway(const std::string& config_path) {
                     std::to_string(delivered.retried) + ", dead " + std::to_string(delivered.dead) +
                     ", fallbacks " + std::to_string(delivered.fallbacks) + ", suppressed " +
                     std::to_string(delivered.suppressed));
-  std::cout << "gateway: stopped" << std::endl;
+  std::cout << "gateway: stopped: " << progressLine(**gateway) << std::endl;
   return 0;
 }
 

@@ -163,8 +163,10 @@ class RunningGateway:
                 self.web = m.group(1)
         if self.mllp_port is None or self.web is None:
             raise AssertionError("gateway did not report its listeners")
-        # Keep reading standard output so the gateway never blocks on a full pipe.
-        self.reader = threading.Thread(target=self.proc.stdout.read, daemon=True)
+        # Keep reading standard output (the console's counts) so the gateway never blocks.
+        self.console = []
+        self.reader = threading.Thread(target=lambda: self.console.extend(self.proc.stdout),
+                                       daemon=True)
         self.reader.start()
 
     def read_log(self):
@@ -331,8 +333,15 @@ class EndToEndTest(unittest.TestCase):
                     "Termine todos sus antibióticos, descanse y beba muchos líquidos.",
                     reply="stop")
 
-        self.assertEqual(self.gateway.stop(), 0)
+        gateway_run = self.gateway
         self.gateway = None
+        self.assertEqual(gateway_run.stop(), 0)
+        # The console's counts at shutdown: numbers only.
+        console = "".join(gateway_run.console)
+        self.assertIn("gateway: stopped: received 2 over MLLP (duplicates 0, rejected 0, failed 0);"
+                      " mapped 2 (ignored 0, held 0); patient messages 2; sent 2 ", console)
+        for marker in phi_markers(ALEXA) + phi_markers(LUCIA) + [ALEXA["email"]]:
+            self.assertNotIn(marker.lower(), console.lower())
         verify = cli("audit", "verify", "--config", os.path.join(self.dir, "gateway.json"))
         self.assertEqual(verify.returncode, 0, verify.stdout + verify.stderr)
 

@@ -122,7 +122,8 @@ class RunningGateway:
     email over SMTP to `smtp_port` verified with `ca` (or .eml files in `pickup`), base_url
     derived from the web server."""
 
-    def __init__(self, directory, mappings_dir, smtp_port=None, ca=None, pickup=None):
+    def __init__(self, directory, mappings_dir, smtp_port=None, ca=None, pickup=None, web=None,
+                 start=True):
         self.dir = directory
         self.config = os.path.join(directory, "gateway.json")
         var = os.path.join(directory, "var")
@@ -141,13 +142,15 @@ class RunningGateway:
                 if pickup is None else {"transport": "pickup", "pickup": {"directory": pickup}},
                 "secure_inbox": {"base_url": "", "secure_cookies": False},
             },
-            "web": {"host": "127.0.0.1", "port": 0, "allow_plain_http": True},
+            "web": web or {"host": "127.0.0.1", "port": 0, "allow_plain_http": True},
             "mappings": {"directory": mappings_dir,
                          "pseudonym_key_file": os.path.join(var, "keys", "pseudonym.key"),
                          "facility_time_zone": midday_zone()},
         }
         with open(self.config, "w") as f:
             json.dump(config, f, indent=2)
+        if not start:
+            return
         self.log = open(os.path.join(directory, "gateway.log"), "ab")
         self.proc = subprocess.Popen([GATEWAY, "run", "--config", self.config],
                                      stdout=subprocess.PIPE, stderr=self.log, text=True)
@@ -159,7 +162,7 @@ class RunningGateway:
                 raise AssertionError("gateway exited at start: " + self.read_log())
             if m := re.search(r'listener "adt" listening on 127\.0\.0\.1:(\d+)', line):
                 self.mllp_port = int(m.group(1))
-            if m := re.search(r"secure inbox listening on (127\.0\.0\.1:\d+/inbox/)", line):
+            if m := re.search(r"secure inbox listening on ([\d.]+:\d+/inbox/)", line):
                 self.web = m.group(1)
         if self.mllp_port is None or self.web is None:
             raise AssertionError("gateway did not report its listeners")
@@ -429,6 +432,34 @@ class EndToEndTest(unittest.TestCase):
                     reply="stop", pickup=pickup)
         out = subprocess.run(helper + ["--last", "1"], capture_output=True, text=True).stdout
         self.assertRegex(out.strip(), r"alexa\.testpatient@example\.invalid +code  \d{6}$")
+
+    def test_base_url_follows_the_web_server_tls_and_refuses_every_address(self):
+        cert, key = self.pki.server("web")
+        pickup = os.path.join(self.dir, "pickup")
+        tls = {"enabled": True, "certificate": cert, "private_key": key}
+        self.gateway = RunningGateway(self.dir, os.path.join(SOURCE_DIR, "mappings"),
+                                      pickup=pickup,
+                                      web={"host": "127.0.0.1", "port": 0, "tls": tls})
+        with open(os.path.join(SOURCE_DIR, "samples", "hl7", "adt_a03_discharge.hl7")) as f:
+            self.assertEqual(ack_code(self.gateway.send(f.read())), "AA")
+        mail = wait_until(lambda: [n for n in os.listdir(pickup) if n.endswith(".eml")]
+                          if os.path.isdir(pickup) else [], "the notification")
+        with open(os.path.join(pickup, mail[0]), "rb") as f:
+            text = email.message_from_bytes(f.read()).get_payload(decode=True).decode()
+        self.assertIn(f"https://{self.gateway.web}l/", text)
+        self.assertEqual(self.gateway.stop(), 0)
+        self.gateway = None
+
+        # On every address there is no host to put in a link: a clear error, nothing served.
+        other = os.path.join(self.dir, "wildcard")
+        os.makedirs(other)
+        config = RunningGateway(other, os.path.join(SOURCE_DIR, "mappings"), pickup=pickup,
+                                web={"host": "0.0.0.0", "port": 0, "tls": tls}, start=False)
+        run = subprocess.run([GATEWAY, "run", "--config", config.config], capture_output=True,
+                             text=True, timeout=60)
+        self.assertNotEqual(run.returncode, 0)
+        self.assertIn("outbound.secure_inbox", run.stderr)
+        self.assertIn("set base_url", run.stderr)
 
 
 if __name__ == "__main__":

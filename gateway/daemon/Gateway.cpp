@@ -5,6 +5,8 @@
 #include <openssl/rand.h>
 #include <signal.h>
 
+#include <cerrno>
+#include <cstdint>
 #include <filesystem>
 #include <iostream>
 
@@ -186,6 +188,7 @@ Status Gateway::createPipeline(const GatewayConfig& config, const PayloadCipherP
       return channel.status().withContext("outbound.secure_inbox");
     }
     channels.push_back(std::move(channel).value());
+    inbox_service_ = service;
     inbox_handler_ =
         std::make_shared<InboxHttpHandler>(std::make_shared<inbox::InboxPages>(service));
     Result<std::unique_ptr<http::HttpServer>> server =
@@ -276,6 +279,21 @@ Status Gateway::start() {
         a->stop();
       }
       return started.withContext("web");
+    }
+    if (inbox_service_ && inbox_service_->settings().base_url.empty()) {
+      Result<std::string> url = derivedInboxBaseUrl(web_server_->boundAddress(), web_server_->tls(),
+                                                    inbox_service_->settings().path_prefix);
+      Status set = url.ok() ? inbox_service_->setDerivedBaseUrl(*url) : url.status();
+      if (!set.isOk()) {
+        web_server_->stop();
+        if (fhir_adapter_) {
+          fhir_adapter_->stop();
+        }
+        for (InboundAdapterPtr& a : adapters_) {
+          a->stop();
+        }
+        return set.withContext("outbound.secure_inbox");
+      }
     }
   }
   if (mapper_) {
@@ -368,6 +386,26 @@ int checkConfig(const std::string& config_path) {
   return 0;
 }
 
+namespace {
+
+// The console's counts (numbers only, never PHI): printed every kProgressInterval while they
+// change, and once more at shutdown.
+constexpr int kProgressIntervalSeconds = 10;
+
+std::string progressLine(const Gateway& gateway) {
+  const IntakeStats in = gateway.intakeStats();
+  const MapperStats mapped = gateway.mapperStats();
+  const DeliveryStats sent = gateway.deliveryStats();
+  const auto n = [](std::uint64_t v) { return std::to_string(v); };
+  return "received " + n(in.accepted) + " over MLLP (duplicates " + n(in.duplicates) +
+         ", rejected " + n(in.rejected) + ", failed " + n(in.failed) + "); mapped " +
+         n(mapped.mapped) + " (ignored " + n(mapped.ignored) + ", held " + n(mapped.held) +
+         "); patient messages " + n(mapped.messages) + "; sent " + n(sent.sent) + " (retried " +
+         n(sent.retried) + ", dead " + n(sent.dead) + ", suppressed " + n(sent.suppressed) + ")";
+}
+
+}  // namespace
+
 int runGateway(const std::string& config_path) {
   GatewayConfig config;
   std::string diagnostics;
@@ -410,9 +448,17 @@ int runGateway(const std::string& config_path) {
               << config.fhir.base_path << std::endl;
   }
   poco_information(logger(), "gateway started");
+  std::string last_progress = progressLine(**gateway);
   for (;;) {
-    int received = 0;
-    if (sigwait(&signals, &received) != 0) {
+    timespec interval{kProgressIntervalSeconds, 0};
+    const int received = sigtimedwait(&signals, nullptr, &interval);
+    if (received < 0) {
+      if (errno == EAGAIN) {
+        if (std::string progress = progressLine(**gateway); progress != last_progress) {
+          std::cout << "gateway: " << progress << std::endl;
+          last_progress = std::move(progress);
+        }
+      }
       continue;
     }
     if (received == SIGHUP) {
@@ -445,7 +491,7 @@ int runGateway(const std::string& config_path) {
                     std::to_string(delivered.retried) + ", dead " + std::to_string(delivered.dead) +
                     ", fallbacks " + std::to_string(delivered.fallbacks) + ", suppressed " +
                     std::to_string(delivered.suppressed));
-  std::cout << "gateway: stopped" << std::endl;
+  std::cout << "gateway: stopped: " << progressLine(**gateway) << std::endl;
   return 0;
 }
 

@@ -22,6 +22,9 @@
 #include "gateway/mapping/PolicyState.h"
 
 namespace gw {
+namespace inbox {
+class InboxService;
+}
 
 // Opens (or, when the config allows, creates) the key file and returns the payload cipher.
 Result<PayloadCipherPtr> openCipher(const KeySettings& keys);
@@ -44,7 +47,9 @@ class Gateway {
   Gateway(const Gateway&) = delete;
   Gateway& operator=(const Gateway&) = delete;
 
-  // Starts every listener; on failure stops the ones already started.
+  // Starts every listener; on failure stops the ones already started. An empty
+  // outbound.secure_inbox.base_url becomes the web server's bound address + path_prefix
+  // (https with TLS) here, after the web server binds and before delivery starts.
   Status start();
   // (listener name, bound "host:port") for each started listener.
   std::vector<std::pair<std::string, std::string>> listeners() const;
@@ -81,6 +86,9 @@ class Gateway {
   std::unique_ptr<MapperService> mapper_;
   std::unique_ptr<DeliveryService> delivery_;
   std::unique_ptr<Housekeeping> housekeeping_;
+  // Links use outbound.secure_inbox.base_url; when that is empty, start() derives it from the
+  // web server's bound address before any delivery worker runs.
+  std::shared_ptr<inbox::InboxService> inbox_service_;
   std::shared_ptr<http::HttpHandler> inbox_handler_;  // outlives web_server_ (declared first)
   std::unique_ptr<http::HttpServer> web_server_;
   bool stopped_ = false;

@@ -72,6 +72,7 @@ std::string pageLanguage(std::string_view tag, const std::string& fallback) {
 InboxService::InboxService(InboxSettings settings, InboxStorePtr store, PayloadCipherPtr cipher,
                            NotifierPtr notifier, ClockPtr clock)
     : settings_(std::move(settings)),
+      base_url_(settings_.base_url),
       store_(std::move(store)),
       cipher_(std::move(cipher)),
       notifier_(std::move(notifier)),
@@ -100,7 +101,18 @@ AuditEntry InboxService::auditEntry(std::int64_t message_id, std::string action,
 }
 
 std::string InboxService::linkUrl(const std::string& token) const {
-  return settings_.base_url + "l/" + token;
+  std::lock_guard<std::mutex> lock(base_url_mutex_);
+  return base_url_ + "l/" + token;
+}
+
+Status InboxService::setDerivedBaseUrl(std::string url) {
+  GW_RETURN_IF_ERROR(validateInboxBaseUrl(url));
+  std::lock_guard<std::mutex> lock(base_url_mutex_);
+  if (!base_url_.empty()) {
+    return Status::invalidArgument("secure inbox base_url is already set");
+  }
+  base_url_ = std::move(url);
+  return Status::ok();
 }
 
 Result<NewLink> InboxService::createLink(std::int64_t message_id, SystemTime message_expires_at) {

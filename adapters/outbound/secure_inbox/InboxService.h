@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -89,8 +90,12 @@ class InboxService {
   // Creates a link for a message and returns its token (the only copy). The link expires after
   // link_validity_days or with the message, whichever is first.
   Result<NewLink> createLink(std::int64_t message_id, SystemTime message_expires_at);
-  // The URL for a token.
+  // The URL for a token: base_url + "l/" + token.
   std::string linkUrl(const std::string& token) const;
+  // Sets the base URL when settings().base_url was empty (the daemon derives it from the web
+  // server's bound address once that is known). InvalidArgument when `url` is not acceptable
+  // (see validateInboxBaseUrl) or a base URL is already set.
+  Status setDerivedBaseUrl(std::string url);
 
   // Opens a link: checks it, starts a session (context.session_id is the new cookie value).
   Result<SessionContext> openLink(std::string_view token, const std::string& client_ip);
@@ -139,6 +144,8 @@ class InboxService {
   std::string pickLanguage(const std::string& language) const;
 
   const InboxSettings settings_;
+  mutable std::mutex base_url_mutex_;
+  std::string base_url_;  // settings_.base_url, or the derived one; guarded by base_url_mutex_
   const InboxStorePtr store_;
   const PayloadCipherPtr cipher_;
   const NotifierPtr notifier_;

@@ -40,7 +40,7 @@ std::string prefixProblem(const std::string& prefix) {
 
 void readInboxSettings(const ConfigNode& node, ConfigErrors& errors, InboxSettings& settings) {
   ConfigReader reader(node, errors, "outbound.secure_inbox");
-  reader.readString("base_url", settings.base_url, /*required=*/true);
+  reader.readString("base_url", settings.base_url);
   reader.readString("path_prefix", settings.path_prefix);
   reader.readInt("link_validity_days", settings.link_validity_days, 1, 365);
   reader.readInt("code_validity_seconds", settings.code_validity_seconds, 60, 3600);
@@ -66,9 +66,37 @@ void readInboxSettings(const ConfigNode& node, ConfigErrors& errors, InboxSettin
   }
 }
 
-Status validateInboxSettings(const InboxSettings& s) {
-  if (std::string problem = baseUrlProblem(s.base_url); !problem.empty()) {
+Status validateInboxBaseUrl(const std::string& url) {
+  if (std::string problem = baseUrlProblem(url); !problem.empty()) {
     return Status::invalidArgument(problem);
+  }
+  return Status::ok();
+}
+
+Result<std::string> derivedInboxBaseUrl(const std::string& bound_address, bool tls,
+                                        const std::string& path_prefix) {
+  const std::size_t colon = bound_address.rfind(':');
+  if (bound_address.empty() || colon == std::string::npos || colon == 0) {
+    return Status::invalidArgument("web server address \"" + bound_address + "\" has no host:port");
+  }
+  const std::string host = bound_address.substr(0, colon);
+  if (host == "0.0.0.0" || host == "[::]" || host == "::") {
+    return Status::invalidArgument(
+        "outbound.secure_inbox.base_url is empty but the web server listens on every address "
+        "(" +
+        host + "): set base_url to the address patients use");
+  }
+  if (std::string problem = prefixProblem(path_prefix); !problem.empty()) {
+    return Status::invalidArgument(problem);
+  }
+  std::string url = std::string(tls ? "https://" : "http://") + bound_address + path_prefix;
+  GW_RETURN_IF_ERROR(validateInboxBaseUrl(url));
+  return url;
+}
+
+Status validateInboxSettings(const InboxSettings& s, bool allow_derived_base_url) {
+  if (!(allow_derived_base_url && s.base_url.empty())) {
+    GW_RETURN_IF_ERROR(validateInboxBaseUrl(s.base_url));
   }
   if (std::string problem = prefixProblem(s.path_prefix); !problem.empty()) {
     return Status::invalidArgument(problem);

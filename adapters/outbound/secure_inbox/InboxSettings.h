@@ -4,6 +4,7 @@
 #include <string>
 
 #include "gateway/api/ConfigNode.h"
+#include "gateway/api/Result.h"
 
 namespace gw {
 
@@ -11,7 +12,8 @@ namespace gw {
 struct InboxSettings {
   // Public URL of the inbox pages, ending in '/', e.g. "https://patients.example.org/inbox/".
   // Links in notifications are base_url + "l/" + token. Must be https (http only for a loopback
-  // host, for tests). Required.
+  // host, for tests). Empty: the daemon derives it from the web server's bound address and
+  // path_prefix once it listens (derivedInboxBaseUrl); only for a specific loopback or TLS host.
   std::string base_url;
   // Path the pages are mounted under on the HTTPS server; starts and ends with '/'.
   std::string path_prefix = "/inbox/";
@@ -44,7 +46,19 @@ struct InboxSettings {
 void readInboxSettings(const ConfigNode& node, ConfigErrors& errors, InboxSettings& settings);
 
 // The same checks on a filled struct, for code that builds settings directly (tests, the
-// daemon's defaults). InvalidArgument names the first bad field.
-Status validateInboxSettings(const InboxSettings& settings);
+// daemon's defaults). InvalidArgument names the first bad field. An empty base_url is accepted
+// only with `allow_derived_base_url` (the daemon sets it once the web server listens).
+Status validateInboxSettings(const InboxSettings& settings, bool allow_derived_base_url = false);
+
+// InvalidArgument unless `url` is a usable base URL: https://host.../ ending in '/', or plain
+// http on a loopback host.
+Status validateInboxBaseUrl(const std::string& url);
+
+// The base URL of pages served at `path_prefix` by a server bound to `bound_address`
+// ("host:port", "[v6]:port"): "https://" with TLS, else "http://". InvalidArgument for a
+// wildcard address (0.0.0.0, [::]), which names no host a patient could reach: configure
+// base_url then.
+Result<std::string> derivedInboxBaseUrl(const std::string& bound_address, bool tls,
+                                        const std::string& path_prefix);
 
 }  // namespace gw

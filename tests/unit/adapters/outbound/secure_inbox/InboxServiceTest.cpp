@@ -68,6 +68,22 @@ TEST_F(InboxServiceTest, DeliverNotifiesWithLinkAndNoPhiAndStoresOnlyTheTokenHas
   EXPECT_TRUE(audited("inbox_link_created/ok"));
 }
 
+TEST_F(InboxServiceTest, DerivedBaseUrlIsUsedOnceSetAndOnlyWhenNoneWasConfigured) {
+  EXPECT_EQ(service->setDerivedBaseUrl("http://127.0.0.1:9/inbox/").code(),
+            StatusCode::InvalidArgument);  // configured base_url wins
+  settings.base_url = "";
+  rebuild();
+  EXPECT_EQ(service->setDerivedBaseUrl("http://10.0.0.5:8444/inbox/").code(),
+            StatusCode::InvalidArgument);  // plain http off loopback
+  ASSERT_TRUE(service->setDerivedBaseUrl("http://127.0.0.1:41234/inbox/").isOk());
+  EXPECT_EQ(service->linkUrl("abc"), "http://127.0.0.1:41234/inbox/l/abc");
+  const std::string token = deliver();
+  EXPECT_NE(notifier->last().text.find("http://127.0.0.1:41234/inbox/l/" + token),
+            std::string::npos);
+  EXPECT_EQ(service->setDerivedBaseUrl("http://127.0.0.1:5/inbox/").code(),
+            StatusCode::InvalidArgument);  // set once
+}
+
 TEST_F(InboxServiceTest, DeliverWithoutAddressIsPermanentNotFound) {
   content.email.clear();
   OutboundMessage message;

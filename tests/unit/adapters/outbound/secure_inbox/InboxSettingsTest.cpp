@@ -86,5 +86,41 @@ TEST(InboxSettingsTest, PlainHttpOnlyOnLoopback) {
   EXPECT_FALSE(validateInboxSettings(s).isOk());  // no trailing '/'
 }
 
+TEST(InboxSettingsTest, EmptyBaseUrlIsReadAndLeftToTheDaemon) {
+  InboxSettings s;
+  const ConfigErrors errors = read(R"({"base_url": "", "path_prefix": "/patients/"})", s);
+  EXPECT_TRUE(errors.empty()) << errors.toString();
+  EXPECT_TRUE(s.base_url.empty());
+  EXPECT_FALSE(validateInboxSettings(s).isOk());  // the service needs one...
+  EXPECT_TRUE(validateInboxSettings(s, /*allow_derived_base_url=*/true).isOk());  // ...later
+  InboxSettings absent;
+  EXPECT_TRUE(read(R"({"path_prefix": "/inbox/"})", absent).empty());
+}
+
+TEST(InboxSettingsTest, DerivesTheBaseUrlFromTheBoundAddress) {
+  Result<std::string> plain = derivedInboxBaseUrl("127.0.0.1:41234", false, "/inbox/");
+  ASSERT_TRUE(plain.ok()) << plain.status().toString();
+  EXPECT_EQ(*plain, "http://127.0.0.1:41234/inbox/");
+  Result<std::string> tls = derivedInboxBaseUrl("10.1.2.3:8444", true, "/patients/");
+  ASSERT_TRUE(tls.ok()) << tls.status().toString();
+  EXPECT_EQ(*tls, "https://10.1.2.3:8444/patients/");
+  Result<std::string> v6 = derivedInboxBaseUrl("[::1]:8444", false, "/inbox/");
+  ASSERT_TRUE(v6.ok()) << v6.status().toString();
+  EXPECT_EQ(*v6, "http://[::1]:8444/inbox/");
+}
+
+TEST(InboxSettingsTest, RefusesToDeriveWhatPatientsCouldNotOpen) {
+  // Every address: no host to put in a link.
+  Result<std::string> any = derivedInboxBaseUrl("0.0.0.0:8444", true, "/inbox/");
+  ASSERT_FALSE(any.ok());
+  EXPECT_NE(any.status().toString().find("base_url"), std::string::npos);
+  EXPECT_FALSE(derivedInboxBaseUrl("[::]:8444", true, "/inbox/").ok());
+  // Plain http off loopback, malformed addresses and prefixes.
+  EXPECT_FALSE(derivedInboxBaseUrl("10.1.2.3:8444", false, "/inbox/").ok());
+  EXPECT_FALSE(derivedInboxBaseUrl("", false, "/inbox/").ok());
+  EXPECT_FALSE(derivedInboxBaseUrl("127.0.0.1", false, "/inbox/").ok());
+  EXPECT_FALSE(derivedInboxBaseUrl("127.0.0.1:8444", false, "inbox").ok());
+}
+
 }  // namespace
 }  // namespace gw

@@ -10,10 +10,14 @@ if ! command -v node >/dev/null; then
 fi
 (cd bench/baseline && npm ci --no-audit --no-fund --silent)
 cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DGW_BUILD_TESTS=OFF -DGW_BUILD_BENCHMARKS=ON >/dev/null
-cmake --build build-bench --target hl7_parse_bench mllp_bench delivery_bench -j"$(nproc)"
+cmake --build build-bench --target hl7_parse_bench mllp_bench delivery_bench mapping_bench fhir_bench \
+  audit_bench -j"$(nproc)"
 build-bench/bin/hl7_parse_bench "$@"
 if [ -d ../shared/corpus ]; then
   node bench/baseline/parse_baseline.js ../shared/corpus   # baseline for hl7_parse_bench
 fi
 build-bench/bin/mllp_bench "$@"
 build-bench/bin/delivery_bench "$@"   # baseline: Python smtplib (bench/baseline/smtplib_send.py)
+build-bench/bin/mapping_bench "$@"   # baseline: templates compiled per event
+build-bench/bin/fhir_bench "$@"      # baseline: parse only
+build-bench/bin/audit_bench "$@"

@@ -96,19 +96,12 @@ Result<std::size_t> DeliveryService::runOnce(ChannelKind kind) {
 }
 
 void DeliveryService::workerLoop(ChannelKind kind) {
-  auto next_lease_check = std::chrono::steady_clock::time_point();
   for (;;) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_) {
         return;
       }
-    }
-    const auto steady = std::chrono::steady_clock::now();
-    if (steady >= next_lease_check) {
-      // Failures here are retried at the next check; the messages stay where they are.
-      (void)store_->releaseExpiredLeases(clock_->now());
-      next_lease_check = steady + std::max(settings_.lease / 2, std::chrono::milliseconds(1000));
     }
     std::uint64_t seen_wakeups = 0;
     {

@@ -48,7 +48,8 @@ struct DeliveryStats {
 //                                       (whose notification carries no PHI)
 //   anything else                       dead (an operator may replay it)
 // A message whose channel is not configured stays pending. Leases left by a crash are released
-// at start and periodically, so the message is retried with the same idempotency key.
+// by Housekeeping (at start and every retention interval), so the message is retried with the
+// same idempotency key.
 //
 // Thread-safety: start()/stop() from one thread; wake() and runOnce() from any.
 class DeliveryService {

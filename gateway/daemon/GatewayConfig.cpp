@@ -201,7 +201,9 @@ bool loadGatewayConfig(const std::string& path, GatewayConfig& config, std::stri
     m.tls.ca = resolve(base, m.tls.ca);
   }
   resolveOutbound(base, config.outbound);
-  resolvePipelinePaths(base, config.pipeline);
+  config.pipeline.mappings.directory = resolve(base, config.pipeline.mappings.directory);
+  config.pipeline.mappings.pseudonym_key_file =
+      resolve(base, config.pipeline.mappings.pseudonym_key_file);
   for (std::string* file : {&config.web.server.tls.certificate, &config.web.server.tls.private_key,
                             &config.web.server.tls.ca}) {
     *file = resolve(base, *file);

@@ -119,24 +119,12 @@ void readRetention(ConfigReader& top, RetentionSettings& s) {
   s.interval = std::chrono::seconds(interval);
 }
 
-std::string resolvePath(const std::filesystem::path& base, const std::string& path) {
-  if (path.empty() || std::filesystem::path(path).is_absolute()) {
-    return path;
-  }
-  return (base / path).lexically_normal().string();
-}
-
 }  // namespace
 
 void readPipelineSettings(ConfigReader& top, PipelineSettings& settings) {
   readMappings(top, settings.mappings);
   readDelivery(top, settings.delivery);
   readRetention(top, settings.retention);
-}
-
-void resolvePipelinePaths(const std::filesystem::path& base, PipelineSettings& settings) {
-  settings.mappings.directory = resolvePath(base, settings.mappings.directory);
-  settings.mappings.pseudonym_key_file = resolvePath(base, settings.mappings.pseudonym_key_file);
 }
 
 }  // namespace gw

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
-#include <filesystem>
 #include <string>
 
 #include "gateway/api/ConfigNode.h"
@@ -34,7 +33,5 @@ struct PipelineSettings {
 // Reads the "mappings", "delivery" and "retention" sections of the top-level object (each
 // optional), recording positioned errors in top.errors().
 void readPipelineSettings(ConfigReader& top, PipelineSettings& settings);
-// Makes the file paths absolute against the config file's directory.
-void resolvePipelinePaths(const std::filesystem::path& base, PipelineSettings& settings);
 
 }  // namespace gw

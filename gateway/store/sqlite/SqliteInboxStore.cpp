@@ -7,6 +7,7 @@
 
 #include "gateway/audit/AuditLeaf.h"
 #include "gateway/store/sqlite/SqliteHandle.h"
+#include "gateway/store/sqlite/SqliteRows.h"
 
 namespace gw {
 namespace {
@@ -14,14 +15,8 @@ namespace {
 using sqlite::ResetOnExit;
 using sqlite::sqliteError;
 using sqlite::Statement;
-
-Status stepDone(SqliteSession& session, Statement& stmt, std::string_view what) {
-  const int rc = stmt.step();
-  if (rc != SQLITE_DONE) {
-    return sqliteError(session.db(), rc, what);
-  }
-  return Status::ok();
-}
+using sqlite::stepDone;
+using sqlite::storedMessageState;
 
 std::string_view stageName(InboxSession::Stage stage) {
   switch (stage) {
@@ -65,13 +60,7 @@ Result<MessageRow> messageRow(SqliteSession& session, std::int64_t id) {
     return sqliteError(session.db(), rc, "cannot read a patient message");
   }
   MessageRow row;
-  const std::string state = stmt->columnText(0);
-  const auto parsed = parseMessageState(state);
-  if (!parsed) {
-    return Status::dataLoss("patient message " + std::to_string(id) + " has unknown state '" +
-                            state + "'");
-  }
-  row.state = *parsed;
+  GW_ASSIGN_OR_RETURN(row.state, storedMessageState(stmt->columnText(0), id));
   row.patient_key = stmt->columnText(1);
   row.channel = stmt->columnText(2);
   return row;
@@ -141,14 +130,8 @@ Result<InboxMessage> SqliteInboxStore::inboxMessage(std::int64_t message_id) {
     if (rc != SQLITE_ROW) {
       return sqliteError(session.db(), rc, "cannot read a patient message");
     }
-    const std::string state = stmt->columnText(0);
-    const auto parsed = parseMessageState(state);
-    if (!parsed) {
-      return Status::dataLoss("patient message " + std::to_string(message_id) +
-                              " has unknown state '" + state + "'");
-    }
     message.message_id = message_id;
-    message.state = *parsed;
+    GW_ASSIGN_OR_RETURN(message.state, storedMessageState(stmt->columnText(0), message_id));
     message.expires_at = fromUnixMillis(stmt->columnInt(1));
     if (!stmt->columnIsNull(2)) {
       message.sealed_content = std::string(stmt->columnBlob(2));

@@ -8,6 +8,7 @@
 
 #include "gateway/audit/AuditLeaf.h"
 #include "gateway/store/sqlite/SqliteHandle.h"
+#include "gateway/store/sqlite/SqliteRows.h"
 
 namespace gw {
 namespace {
@@ -15,6 +16,8 @@ namespace {
 using sqlite::ResetOnExit;
 using sqlite::sqliteError;
 using sqlite::Statement;
+using sqlite::stepDone;
+using sqlite::storedMessageState;
 
 constexpr const char* kMessageColumns =
     "id, event_id, mapping, idempotency_key, clinical_key, patient_key, visit_key, channel, "
@@ -43,13 +46,7 @@ Result<PatientMessageRecord> readMessage(const Statement& row) {
   r.channel = *kind;
   r.purpose = row.columnText(8);
   r.contains_phi = row.columnInt(9) != 0;
-  const std::string state = row.columnText(10);
-  const auto parsed = parseMessageState(state);
-  if (!parsed) {
-    return Status::dataLoss("patient message " + std::to_string(r.id) + " has unknown state '" +
-                            state + "'");
-  }
-  r.state = *parsed;
+  GW_ASSIGN_OR_RETURN(r.state, storedMessageState(row.columnText(10), r.id));
   r.reason = row.columnText(11);
   r.created_at = fromUnixMillis(row.columnInt(12));
   r.updated_at = fromUnixMillis(row.columnInt(13));
@@ -75,14 +72,6 @@ Status collectMessages(SqliteSession& session, Statement& stmt,
     GW_ASSIGN_OR_RETURN(PatientMessageRecord record, readMessage(stmt));
     out.push_back(std::move(record));
   }
-}
-
-Status stepDone(SqliteSession& session, Statement& stmt, std::string_view what) {
-  const int rc = stmt.step();
-  if (rc != SQLITE_DONE) {
-    return sqliteError(session.db(), rc, what);
-  }
-  return Status::ok();
 }
 
 Result<PatientMessageRecord> loadMessage(SqliteSession& session, std::int64_t id) {
@@ -617,14 +606,10 @@ Result<std::vector<std::int64_t>> SqliteMessageStore::expireDue(SystemTime now, 
       }
     }
     for (const auto& [id, state] : due) {
-      const auto from = parseMessageState(state);
-      if (!from) {
-        return Status::dataLoss("patient message " + std::to_string(id) + " has unknown state '" +
-                                state + "'");
-      }
+      GW_ASSIGN_OR_RETURN(const MessageState from, storedMessageState(state, id));
       GW_ASSIGN_OR_RETURN(
           bool applied,
-          applyTransition(session, {id, {*from}, MessageState::Expired, "retention period ended"}));
+          applyTransition(session, {id, {from}, MessageState::Expired, "retention period ended"}));
       if (applied) {
         expired.push_back(id);
         GW_RETURN_IF_ERROR(session.appendAudit(

@@ -387,8 +387,7 @@ Status SqliteStore::Impl::open() {
     next_seq_ = max_seq.columnInt(0) + 1;
   }
   GW_RETURN_IF_ERROR(prepareInto(db, begin_, "BEGIN IMMEDIATE"));
-  GW_RETURN_IF_ERROR(
-      prepareInto(db, max_seq_, "SELECT COALESCE(MAX(seq), 0) FROM audit_records"));
+  GW_RETURN_IF_ERROR(prepareInto(db, max_seq_, "SELECT COALESCE(MAX(seq), 0) FROM audit_records"));
   GW_RETURN_IF_ERROR(prepareInto(db, commit_, "COMMIT"));
   GW_RETURN_IF_ERROR(prepareInto(db, rollback_, "ROLLBACK"));
   GW_RETURN_IF_ERROR(

@@ -68,5 +68,42 @@ TEST(HousekeepingTest, ExpiresMessagesAndPurgesPayloadsInBatches) {
   EXPECT_EQ(keeper.stats().payloads_purged, 0u);
 }
 
+TEST(HousekeepingTest, ReleasesLeasesADeadWorkerLeftBehind) {
+  test::TempDir dir;
+  auto clock = std::make_shared<test::ManualClock>();
+  SqliteStoreSettings settings;
+  settings.path = (dir.path() / "gateway.db").string();
+  std::shared_ptr<SqliteStore> store = *SqliteStore::open(settings, clock);
+  auto messages = std::make_shared<SqliteMessageStore>(store);
+  NewInboundEvent e;
+  e.dedupe_key = "e";
+  e.received_at = clock->now();
+  e.sealed_payload = "sealed";
+  MappingOutcome outcome;
+  outcome.event_id = store->commitInbound(e, clock->steadyNow() + hours(1))->event_id;
+  NewPatientMessage m;
+  m.event_id = outcome.event_id;
+  m.idempotency_key = "m";
+  m.mapping = "discharge";
+  m.not_before = clock->now();
+  m.expires_at = clock->now() + hours(24);
+  m.sealed_content = "content";
+  outcome.messages = {m};
+  ASSERT_TRUE(messages->commitMapping(outcome).ok());
+  // A worker claims it and dies: the lease runs out, housekeeping puts it back.
+  ASSERT_EQ(messages
+                ->claimDue(ChannelKind::SecureInbox, clock->now(),
+                           clock->now() + std::chrono::minutes(5), 10)
+                ->size(),
+            1u);
+  Housekeeping housekeeping(messages, clock, RetentionSettings());
+  ASSERT_TRUE(housekeeping.runOnce().isOk());
+  EXPECT_EQ(housekeeping.stats().leases_released, 0u);
+  clock->advance(std::chrono::minutes(6));
+  ASSERT_TRUE(housekeeping.runOnce().isOk());
+  EXPECT_EQ(housekeeping.stats().leases_released, 1u);
+  EXPECT_EQ(messages->getMessage(1)->state, MessageState::Pending);
+}
+
 }  // namespace
 }  // namespace gw

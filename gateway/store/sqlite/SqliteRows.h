@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "gateway/api/PatientMessage.h"
+#include "gateway/store/sqlite/SqliteHandle.h"
+#include "gateway/store/sqlite/SqliteStore.h"
+
+// Helpers shared by the store extensions (SqliteMessageStore, SqliteInboxStore).
+namespace gw::sqlite {
+
+// Steps a statement that returns no rows; an SQLite error names `what`.
+inline Status stepDone(SqliteSession& session, Statement& stmt, std::string_view what) {
+  const int rc = stmt.step();
+  if (rc != SQLITE_DONE) {
+    return sqliteError(session.db(), rc, what);
+  }
+  return Status::ok();
+}
+
+// A patient message's state as stored; an unknown name is DataLoss naming the message.
+inline Result<MessageState> storedMessageState(const std::string& text, std::int64_t id) {
+  const auto state = parseMessageState(text);
+  if (!state) {
+    return Status::dataLoss("patient message " + std::to_string(id) + " has unknown state '" +
+                            text + "'");
+  }
+  return *state;
+}
+
+}  // namespace gw::sqlite

@@ -134,6 +134,8 @@ class InboxStore : public InboxMessageAccess {
   // session bookkeeping is not a PHI state change and carries no audit record: the verification
   // steps that matter go through saveLink). deleteSession of an unknown id is OK.
   virtual Status saveSession(const InboxSession& session) = 0;
+  // A patient opened a link: the new session and `audit` ("inbox_opened") in one transaction.
+  virtual Status openSession(const InboxSession& session, const AuditEntry& audit) = 0;
   virtual Result<InboxSession> findSession(const std::string& id_hash) = 0;
   virtual Status deleteSession(const std::string& id_hash) = 0;
 

@@ -357,11 +357,12 @@ class EndToEndTest(unittest.TestCase):
         ev, msg = f"inbound_event:{event}", f"patient_message:{message}"
         trail = [(a, o) for a, obj, o, r in records
                  if obj == ev or obj == msg or (a == "message_created" and ev in r)]
-        # Opening the link writes no record (adapters/outbound/secure_inbox/README.md: what is
-        # not audited); "4" is a refused step: the wrong birth date and the guessed code.
+        # Each opening of the link is "inbox_opened" (the browser opens it again after the
+        # refused steps); "4" is a refused step: the wrong birth date and the guessed code.
         expected = [("received", "0"), ("mapped", "0"), ("message_created", "0"),
-                    ("inbox_link_created", "0"), ("delivery_attempt", "0"), ("inbox_dob", "4"),
-                    ("inbox_code", "4"), ("inbox_code_sent", "0"), ("inbox_code", "0"),
+                    ("inbox_link_created", "0"), ("delivery_attempt", "0"),
+                    ("inbox_opened", "0"), ("inbox_dob", "4"), ("inbox_code", "4"),
+                    ("inbox_opened", "0"), ("inbox_code_sent", "0"), ("inbox_code", "0"),
                     ("inbox_viewed", "0"), ("inbox_reply", "0")]
         self.assertEqual(trail, expected)
         created = next(r for a, obj, _, r in records if a == "message_created" and obj == msg)

@@ -130,6 +130,14 @@ Status InMemoryInboxStore::saveSession(const InboxSession& session) {
   return Status::ok();
 }
 
+Status InMemoryInboxStore::openSession(const InboxSession& session, const AuditEntry& audit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  GW_RETURN_IF_ERROR(checkWriteLocked());
+  sessions_[session.id_hash] = session;
+  audit_.push_back(audit);
+  return Status::ok();
+}
+
 Result<InboxSession> InMemoryInboxStore::findSession(const std::string& id_hash) {
   std::lock_guard<std::mutex> lock(mu_);
   const auto it = sessions_.find(id_hash);

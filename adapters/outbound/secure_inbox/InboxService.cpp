@@ -217,7 +217,8 @@ Result<SessionContext> InboxService::openLink(std::string_view token,
   session.language = context.language;
   session.created_at = clock_->now();
   session.last_seen_at = session.created_at;
-  GW_RETURN_IF_ERROR(store_->saveSession(session));
+  GW_RETURN_IF_ERROR(store_->openSession(
+      session, auditEntry(link->message_id, "inbox_opened", "ok", client_ip)));
   return context;
 }
 

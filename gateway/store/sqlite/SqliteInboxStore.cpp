@@ -338,6 +338,13 @@ Status SqliteInboxStore::saveSession(const InboxSession& s) {
   return store_->write([&](SqliteSession& session) { return upsertSession(session, s); });
 }
 
+Status SqliteInboxStore::openSession(const InboxSession& s, const AuditEntry& audit) {
+  return store_->write([&](SqliteSession& session) -> Status {
+    GW_RETURN_IF_ERROR(upsertSession(session, s));
+    return session.appendAudit(audit);
+  });
+}
+
 Result<InboxSession> SqliteInboxStore::findSession(const std::string& id_hash) {
   InboxSession found;
   const Status done = store_->read([&](SqliteSession& session) -> Status {

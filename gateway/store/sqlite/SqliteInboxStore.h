@@ -26,6 +26,7 @@ class SqliteInboxStore final : public InboxStore {
   Status saveLink(const InboxLink& link, const std::optional<InboxSession>& session,
                   const AuditEntry& audit) override;
   Status saveSession(const InboxSession& session) override;
+  Status openSession(const InboxSession& session, const AuditEntry& audit) override;
   Result<InboxSession> findSession(const std::string& id_hash) override;
   Status deleteSession(const std::string& id_hash) override;
   Result<RateDecision> consumeRate(const std::string& bucket, SystemTime now,

@@ -142,6 +142,7 @@ TEST_F(InboxServiceTest, FullFlowShowsMessageAndRecordsFirstViewOnce) {
   const Result<inbox::MessageView> second = service->view(context, kIp);
   ASSERT_TRUE(second.ok());
   EXPECT_FALSE(second->first_view);
+  EXPECT_TRUE(audited("inbox_opened/ok"));
   EXPECT_TRUE(audited("inbox_code_sent/ok"));
   EXPECT_TRUE(audited("inbox_code/ok"));
   EXPECT_TRUE(audited("inbox_viewed/ok"));

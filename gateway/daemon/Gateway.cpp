@@ -213,7 +213,7 @@ Status Gateway::createPipeline(const GatewayConfig& config, const PayloadCipherP
                                                       pseudonym_key_, policy_state_);
     DeliveryService* delivery = delivery_.get();
     mapper_ = std::make_unique<MapperService>(store_, messages_, cipher, clock_, std::move(mapper),
-                                              [delivery] { delivery->wake(); });
+                                              [delivery](ChannelKind channel) { delivery->wake(channel); });
   }
   return Status::ok();
 }

@@ -278,15 +278,13 @@ struct BenchGateway {
     }
   }
 
-  std::uint64_t storeBytes() const {
-    std::uint64_t total = 0;
-    for (const char* suffix : {"gateway.db", "gateway.db-wal"}) {
-      std::error_code ec;
-      const auto size = fs::file_size(dir / "var" / suffix, ec);
-      total += ec ? 0 : size;
-    }
-    return total;
+  std::uint64_t fileBytes(const char* name) const {
+    std::error_code ec;
+    const auto size = fs::file_size(dir / "var" / name, ec);
+    return ec ? 0 : size;
   }
+  // The database file and its write-ahead log.
+  std::uint64_t storeBytes() const { return fileBytes("gateway.db") + fileBytes("gateway.db-wal"); }
 };
 
 double rssMegabytes() {
@@ -490,8 +488,9 @@ void retention(benchmark::State& state) {
                 "discharge-aftercare expires_after_days 90; clock moved %zu days after each "
                 "chunk\n",
                 total, every, g.retention_setting.c_str(), jump_days);
-    std::printf("%10s %9s %10s %12s %10s %12s %10s\n", "messages", "rss_mb", "db+wal_mb",
-                "bytes/msg", "purged_mb", "bytes/msg", "msg/s");
+    std::printf("%10s %8s %10s %10s %11s %10s %11s %12s %8s\n", "messages", "rss_mb",
+                "db_mb", "wal_mb", "B/msg", "purged_mb", "B/msg", "growth_B/msg", "msg/s");
+    double previous_after = 0;
     const auto started = SteadyClock::now();
     std::vector<double> latencies;
     for (std::size_t done = 0; done < total;) {
@@ -522,9 +521,14 @@ void retention(benchmark::State& state) {
         return;
       }
       const double after = static_cast<double>(g.storeBytes());
-      std::printf("%10zu %9.1f %10.1f %12.0f %10.1f %12.0f %10.0f\n", done, rssMegabytes(),
-                  before / 1048576.0, before / static_cast<double>(done), after / 1048576.0,
-                  after / static_cast<double>(done), static_cast<double>(chunk) / chunk_seconds);
+      std::printf("%10zu %8.1f %10.1f %10.1f %11.0f %10.1f %11.0f %12.0f %8.0f\n", done,
+                  rssMegabytes(), static_cast<double>(g.fileBytes("gateway.db")) / 1048576.0,
+                  static_cast<double>(g.fileBytes("gateway.db-wal")) / 1048576.0,
+                  before / static_cast<double>(done), after / 1048576.0,
+                  after / static_cast<double>(done),
+                  (after - previous_after) / static_cast<double>(chunk),
+                  static_cast<double>(chunk) / chunk_seconds);
+      previous_after = after;
       std::fflush(stdout);
     }
     state.SetIterationTime(std::chrono::duration<double>(SteadyClock::now() - started).count());

@@ -17,12 +17,17 @@
 // correlates each mail with its send time.
 //
 // Cases and counters:
-//   e2e_adt_a03/conns:C         items_per_second = messages DELIVERED per second, from the first
+//   e2e_adt_a03/conns:C/rate:0  GW_E2E_MESSAGES (20000) sent as fast as the ACKs come (a burst):
+//                               items_per_second = messages DELIVERED per second, from the first
 //                               MLLP send to the last mail the sink accepted; p50_ms / p99_ms /
-//                               max_ms = MLLP send → sink accepted, per message; ack_per_second
+//                               max_ms = MLLP send → sink accepted, per message (in a burst mostly
+//                               time queued behind the earlier messages); ack_per_second
 //                               (intake alone, within the same run); cpu_us_per_msg (CPU of the
 //                               whole process per message: gateway, senders and sink);
 //                               store_bytes_per_msg ((db + wal) / messages); rss_mb.
+//   e2e_adt_a03_paced/conns:C/rate:R  the same at a steady R messages/s (GW_E2E_RATE, 200) for
+//                               GW_E2E_PACED_SECONDS (15): the latency of a feed the pipeline
+//                               keeps up with.
 //   baseline_mllp_intake_only/conns:C   the same senders against a gateway without mappings:
 //                               items_per_second = ACKs per second (commit + encrypt), the ceiling
 //                               the pipeline behind it could reach.
@@ -312,9 +317,10 @@ struct SendResult {
 };
 
 // Sends messages [from, to) of `run` over `connections` MLLP connections (message n on
-// connection n % connections), one in flight on each.
+// connection n % connections), one in flight on each; with `rate` > 0 message n leaves no earlier
+// than n / rate seconds after the first (an EHR's steady feed instead of a burst).
 SendResult sendRange(Run& run, int port, std::size_t connections, std::size_t from,
-                     std::size_t to) {
+                     std::size_t to, double rate = 0) {
   SendResult result;
   std::mutex mu;
   std::vector<std::thread> threads;
@@ -333,6 +339,11 @@ SendResult sendRange(Run& run, int port, std::size_t connections, std::size_t fr
       std::size_t not_aa = 0;
       for (std::size_t n = from + c; n < to; n += connections) {
         const std::string message = adtA03(run.id, n);
+        if (rate > 0) {
+          std::this_thread::sleep_until(
+              result.first_send + std::chrono::duration_cast<SteadyClock::duration>(
+                                      std::chrono::duration<double>((n - from) / rate)));
+        }
         run.sent_ns[n] = nanos(SteadyClock::now());
         auto ack = (*client)->exchange(message);
         if (!ack.ok()) {
@@ -397,15 +408,19 @@ double percentile(std::vector<double>& sorted, double p) {
   return sorted[std::min(sorted.size() - 1, static_cast<std::size_t>(p * sorted.size()))];
 }
 
+// range(0): connections; range(1): messages per second, 0 for a burst (as fast as the ACKs come).
 void endToEnd(benchmark::State& state) {
-  const std::size_t messages = envSize("GW_E2E_MESSAGES", 20000);
   const auto connections = static_cast<std::size_t>(state.range(0));
+  const auto rate = static_cast<double>(state.range(1));
+  const std::size_t messages =
+      rate > 0 ? static_cast<std::size_t>(rate) * envSize("GW_E2E_PACED_SECONDS", 15)
+               : envSize("GW_E2E_MESSAGES", 20000);
   for (auto _ : state) {
     BenchGateway g("e2e", true);
     Run run(g_next_run++, messages);
     RunScope scope(&run);
     const double cpu_before = processCpuSeconds();
-    const SendResult sent = sendRange(run, g.port, connections, 0, messages);
+    const SendResult sent = sendRange(run, g.port, connections, 0, messages, rate);
     if (!sent.error.empty()) {
       state.SkipWithError(("MLLP: " + sent.error).c_str());
       return;
@@ -576,8 +591,15 @@ int main(int argc, char** argv) {
       ->UseManualTime()
       ->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("e2e_adt_a03", endToEnd)
-      ->Arg(connections)
-      ->ArgName("conns")
+      ->Args({connections, 0})
+      ->ArgNames({"conns", "rate"})
+      ->Iterations(1)
+      ->UseManualTime()
+      ->Unit(benchmark::kMillisecond);
+  // Latency at a steady feed the pipeline keeps up with (messages/s).
+  benchmark::RegisterBenchmark("e2e_adt_a03_paced", endToEnd)
+      ->Args({connections, static_cast<std::int64_t>(envSize("GW_E2E_RATE", 200))})
+      ->ArgNames({"conns", "rate"})
       ->Iterations(1)
       ->UseManualTime()
       ->Unit(benchmark::kMillisecond);

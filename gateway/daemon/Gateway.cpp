@@ -212,8 +212,12 @@ Status Gateway::createPipeline(const GatewayConfig& config, const PayloadCipherP
     auto mapper = std::make_shared<EngineEventMapper>(std::move(set).value(), clock_,
                                                       pseudonym_key_, policy_state_);
     DeliveryService* delivery = delivery_.get();
-    mapper_ = std::make_unique<MapperService>(store_, messages_, cipher, clock_, std::move(mapper),
-                                              [delivery](ChannelKind channel) { delivery->wake(channel); });
+    mapper_ = std::make_unique<MapperService>(
+        store_, messages_, cipher, clock_, std::move(mapper),
+        [delivery](ChannelKind channel) { delivery->wake(channel); });
+    // Events received over MLLP are mapped at once, not at the mapper's next poll (500 ms).
+    MapperService* mapper_service = mapper_.get();
+    intake_->setOnCommitted([mapper_service] { mapper_service->wake(); });
   }
   return Status::ok();
 }

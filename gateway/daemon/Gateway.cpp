@@ -215,9 +215,12 @@ Status Gateway::createPipeline(const GatewayConfig& config, const PayloadCipherP
     mapper_ = std::make_unique<MapperService>(
         store_, messages_, cipher, clock_, std::move(mapper),
         [delivery](ChannelKind channel) { delivery->wake(channel); });
-    // Events received over MLLP are mapped at once, not at the mapper's next poll (500 ms).
+    // New events are mapped at once, not at the mapper's next poll (500 ms).
     MapperService* mapper_service = mapper_.get();
     intake_->setOnCommitted([mapper_service] { mapper_service->wake(); });
+    if (fhir_intake_) {
+      fhir_intake_->setOnCommitted([mapper_service] { mapper_service->wake(); });
+    }
   }
   return Status::ok();
 }

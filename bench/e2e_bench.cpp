@@ -242,16 +242,19 @@ struct BenchGateway {
     json += "  \"audit\": {\"signing_key_file\": " + jsonString(var + "/keys/audit-signing.pem") +
             ", \"generate_if_missing\": true},\n";
     json += "  \"store\": {\"path\": " + jsonString(var + "/gateway.db") + "},\n";
-    json += "  \"inbound\": {\"mllp\": [{\"name\": \"bench\", \"host\": \"127.0.0.1\", "
-            "\"port\": 0}]},\n";
-    json += "  \"outbound\": {\n    \"email\": {\"transport\": \"smtp\", \"from\": "
-            "\"no-reply@gateway.invalid\", \"smtp\": {\"host\": \"127.0.0.1\", \"port\": " +
-            std::to_string(g_shared->sink->port()) + ", \"ca\": " + jsonString(g_shared->pki.ca) +
-            ", \"pool_size\": " + std::to_string(pool) + "}},\n";
+    json +=
+        "  \"inbound\": {\"mllp\": [{\"name\": \"bench\", \"host\": \"127.0.0.1\", "
+        "\"port\": 0}]},\n";
+    json +=
+        "  \"outbound\": {\n    \"email\": {\"transport\": \"smtp\", \"from\": "
+        "\"no-reply@gateway.invalid\", \"smtp\": {\"host\": \"127.0.0.1\", \"port\": " +
+        std::to_string(g_shared->sink->port()) + ", \"ca\": " + jsonString(g_shared->pki.ca) +
+        ", \"pool_size\": " + std::to_string(pool) + "}},\n";
     json += "    \"secure_inbox\": {\"base_url\": \"\", \"secure_cookies\": false}\n  },\n";
     json += "  \"web\": {\"host\": \"127.0.0.1\", \"port\": 0, \"allow_plain_http\": true},\n";
     if (with_mappings) {
-      json += "  \"mappings\": {\"directory\": " + jsonString(std::string(GW_SOURCE_DIR) + "/mappings") +
+      json += "  \"mappings\": {\"directory\": " +
+              jsonString(std::string(GW_SOURCE_DIR) + "/mappings") +
               ", \"pseudonym_key_file\": " + jsonString(var + "/keys/pseudonym.key") +
               ", \"facility_time_zone\": " + jsonString(middayZone()) + "},\n";
     }
@@ -331,8 +334,8 @@ struct SendResult {
 // Sends messages [from, to) of `run` over `connections` MLLP connections (message n on
 // connection n % connections), one in flight on each; with `rate` > 0 message n leaves no earlier
 // than n / rate seconds after the first (an EHR's steady feed instead of a burst).
-SendResult sendRange(Run& run, int port, std::size_t connections, std::size_t from,
-                     std::size_t to, double rate = 0) {
+SendResult sendRange(Run& run, int port, std::size_t connections, std::size_t from, std::size_t to,
+                     double rate = 0) {
   SendResult result;
   std::mutex mu;
   std::vector<std::thread> threads;
@@ -352,9 +355,9 @@ SendResult sendRange(Run& run, int port, std::size_t connections, std::size_t fr
       for (std::size_t n = from + c; n < to; n += connections) {
         const std::string message = adtA03(run.id, n);
         if (rate > 0) {
-          std::this_thread::sleep_until(
-              result.first_send + std::chrono::duration_cast<SteadyClock::duration>(
-                                      std::chrono::duration<double>((n - from) / rate)));
+          std::this_thread::sleep_until(result.first_send +
+                                        std::chrono::duration_cast<SteadyClock::duration>(
+                                            std::chrono::duration<double>((n - from) / rate)));
         }
         run.sent_ns[n] = nanos(SteadyClock::now());
         auto ack = (*client)->exchange(message);
@@ -392,10 +395,9 @@ std::string awaitDelivered(Run& run, std::size_t count, const BenchGateway& g) {
       const gw::MapperStats m = g.gateway->mapperStats();
       const gw::DeliveryStats d = g.gateway->deliveryStats();
       return "stalled at " + std::to_string(now) + "/" + std::to_string(count) +
-             " delivered (mapped " + std::to_string(m.mapped) + ", held " +
-             std::to_string(m.held) + ", ignored " + std::to_string(m.ignored) + ", sent " +
-             std::to_string(d.sent) + ", retried " + std::to_string(d.retried) + ", dead " +
-             std::to_string(d.dead) + ")";
+             " delivered (mapped " + std::to_string(m.mapped) + ", held " + std::to_string(m.held) +
+             ", ignored " + std::to_string(m.ignored) + ", sent " + std::to_string(d.sent) +
+             ", retried " + std::to_string(d.retried) + ", dead " + std::to_string(d.dead) + ")";
     }
   }
   return "";
@@ -489,8 +491,7 @@ void intakeOnly(benchmark::State& state) {
       state.SkipWithError(("MLLP: " + sent.error).c_str());
       return;
     }
-    state.SetIterationTime(
-        std::chrono::duration<double>(sent.last_ack - sent.first_send).count());
+    state.SetIterationTime(std::chrono::duration<double>(sent.last_ack - sent.first_send).count());
     state.counters["cpu_us_per_msg"] =
         (processCpuSeconds() - cpu_before) * 1e6 / static_cast<double>(messages);
     state.counters["not_aa"] = static_cast<double>(sent.not_aa);
@@ -519,12 +520,13 @@ void retention(benchmark::State& state) {
   const std::size_t connections = envSize("GW_E2E_CONNECTIONS", 8);
   for (auto _ : state) {
     BenchGateway g("retention", true);
-    std::printf("retention run: %zu messages, report every %zu; %s; mapping "
-                "discharge-aftercare expires_after_days 90; clock moved %zu days after each "
-                "chunk\n",
-                total, every, g.retention_setting.c_str(), jump_days);
-    std::printf("%10s %8s %10s %10s %11s %10s %11s %12s %8s\n", "messages", "rss_mb",
-                "db_mb", "wal_mb", "B/msg", "purged_mb", "B/msg", "growth_B/msg", "msg/s");
+    std::printf(
+        "retention run: %zu messages, report every %zu; %s; mapping "
+        "discharge-aftercare expires_after_days 90; clock moved %zu days after each "
+        "chunk\n",
+        total, every, g.retention_setting.c_str(), jump_days);
+    std::printf("%10s %8s %10s %10s %11s %10s %11s %12s %8s\n", "messages", "rss_mb", "db_mb",
+                "wal_mb", "B/msg", "purged_mb", "B/msg", "growth_B/msg", "msg/s");
     double previous_after = 0;
     const auto started = SteadyClock::now();
     std::vector<double> latencies;

@@ -103,10 +103,10 @@ struct SmtpSink::Session {
   bool flush() {
     std::size_t done = 0;
     while (done < out.size()) {
-      const int n = ssl != nullptr
-                        ? SSL_write(ssl, out.data() + done, static_cast<int>(out.size() - done))
-                        : static_cast<int>(
-                              ::send(fd, out.data() + done, out.size() - done, MSG_NOSIGNAL));
+      const int n =
+          ssl != nullptr
+              ? SSL_write(ssl, out.data() + done, static_cast<int>(out.size() - done))
+              : static_cast<int>(::send(fd, out.data() + done, out.size() - done, MSG_NOSIGNAL));
       if (n <= 0) {
         return false;
       }
@@ -126,8 +126,8 @@ Result<std::unique_ptr<SmtpSink>> SmtpSink::start(SmtpSinkSettings settings) {
     }
     SSL_CTX_set_min_proto_version(tls->context, TLS1_2_VERSION);
     if (SSL_CTX_use_certificate_chain_file(tls->context, settings.certificate.c_str()) != 1 ||
-        SSL_CTX_use_PrivateKey_file(tls->context, settings.private_key.c_str(),
-                                    SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_use_PrivateKey_file(tls->context, settings.private_key.c_str(), SSL_FILETYPE_PEM) !=
+            1 ||
         SSL_CTX_check_private_key(tls->context) != 1) {
       ERR_clear_error();
       return Status::invalidArgument("sink: cannot use the certificate " + settings.certificate +

@@ -1,6 +1,4 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "bench/support/SmtpSink.h"
-
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -11,6 +9,7 @@
 #include <vector>
 
 #include "adapters/outbound/email/MailTransport.h"
+#include "bench/support/SmtpSink.h"
 #include "tests/support/TestSupport.h"
 
 namespace gw::bench {

@@ -267,7 +267,8 @@ TEST_F(DeliveryServiceTest, AWakeUpSendsOneIdleWorkerOfTheChannelToLookNotAll) {
   auto delivery = service();
   delivery->start();
   // Each of the 8 workers looks once at start, finds nothing and waits.
-  ASSERT_TRUE(test::waitFor([&] { return delivery->stats().claims == 8; }, std::chrono::seconds(10)));
+  ASSERT_TRUE(
+      test::waitFor([&] { return delivery->stats().claims == 8; }, std::chrono::seconds(10)));
   const std::int64_t id = queue("k1", ChannelKind::SecureInbox);
   delivery->wake(ChannelKind::SecureInbox);
   ASSERT_TRUE(test::waitFor([&] { return message(id).state == MessageState::Sent; },
@@ -275,8 +276,10 @@ TEST_F(DeliveryServiceTest, AWakeUpSendsOneIdleWorkerOfTheChannelToLookNotAll) {
   // The woken worker claims the message, then looks once more (empty) before it waits again.
   ASSERT_TRUE(
       test::waitFor([&] { return delivery->stats().claims >= 10; }, std::chrono::seconds(10)));
-  delivery->stop();  // the count is final once the workers are joined
-  EXPECT_EQ(delivery->stats().claims, 10u);  // not 8 more: every worker used to look (a write each)
+  // The count is final once the workers are joined; it used to be 8 more (every worker looked,
+  // a write transaction each).
+  delivery->stop();
+  EXPECT_EQ(delivery->stats().claims, 10u);
   EXPECT_EQ(inbox_->received().size(), 1u);
   EXPECT_TRUE(email_->received().empty());
 }

@@ -49,11 +49,11 @@
 // retention" has the tables): burst of 20,000 → 727 msg/s delivered vs 7,885 msg/s intake alone
 // in the same run (0.09), 1.09 ms CPU per message; steady 200 msg/s → p50 1.4 ms, p99 59 ms.
 // Retention run (payload_days 1, interval_seconds 1, expires_after_days 90, clock +91 days per
-// 20,000): RSS 33-35 MB flat from 20k to 100k messages; db + wal 4.9-5.3 KB per message before the
-// purge and still +4.8 KB per message after it (freed in-row space is not reused; VACUUM brings a
-// purged database to 2.5 KB per message: metadata and audit records). The bottleneck (perf): the
-// single SQLite writer (a third of all CPU: ~5 write transactions per message, WAL page writes,
-// file locks) and the mapper's one commit round trip per event.
+// 20,000 or 40,000): RSS 33-35 MB flat from 20k to 200k messages; db + wal 4.9-5.3 KB per message
+// before the purge and still +4.8 KB per message after it (freed in-row space is not reused; VACUUM
+// brings a purged database to 2.5 KB per message: metadata and audit records). The bottleneck
+// (perf): the single SQLite writer (a third of all CPU: ~5 write transactions per message, WAL page
+// writes, file locks) and the mapper's one commit round trip per event.
 #include <benchmark/benchmark.h>
 #include <signal.h>
 #include <time.h>

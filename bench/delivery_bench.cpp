@@ -6,24 +6,18 @@
 //
 //   build/bin/delivery_bench [--benchmark_min_time=3]
 //
-// The sink (in this program, OpenSSL on plain sockets, one thread per connection) offers
-// PIPELINING after STARTTLS, answers every command at once and discards the data, so the numbers
-// are the sender's cost. Its certificate comes from a throwaway CA made with the openssl CLI.
+// The sink (bench/support/SmtpSink, in this program, one thread per connection) offers PIPELINING
+// after STARTTLS and counts the messages without keeping them, so the numbers are the sender's
+// cost. Its certificate comes from a throwaway CA made with the openssl CLI.
 // Reported: items_per_second (messages/s) and new_connections (SMTP connections the gateway
 // opened during the run; the pool keeps them). Python's smtplib does not pipeline; the gateway
 // does when the server offers PIPELINING (RFC 2920). The gateway_email_smime cases add S/MIME
 // (sign, then encrypt for the recipient) to every message.
 #include <benchmark/benchmark.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -33,136 +27,15 @@
 #include <thread>
 
 #include "adapters/outbound/email/EmailChannel.h"
+#include "bench/support/SmtpSink.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-// ------------------------------------------------------------------------------------------
-// SMTP sink: STARTTLS required, every command accepted, data discarded.
-
-class Sink {
- public:
-  Sink(const std::string& cert, const std::string& key) {
-    context_ = SSL_CTX_new(TLS_server_method());
-    SSL_CTX_set_min_proto_version(context_, TLS1_2_VERSION);
-    if (SSL_CTX_use_certificate_chain_file(context_, cert.c_str()) != 1 ||
-        SSL_CTX_use_PrivateKey_file(context_, key.c_str(), SSL_FILETYPE_PEM) != 1) {
-      std::cerr << "sink: cannot load the certificate\n";
-      std::exit(1);
-    }
-    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = 0;
-    ::bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-    ::listen(listener_, 64);
-    socklen_t length = sizeof(address);
-    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length);
-    port = ntohs(address.sin_port);
-    std::thread([this] { acceptLoop(); }).detach();
-  }
-
-  int port = 0;
-  std::atomic<std::uint64_t> messages{0};
-
- private:
-  // Reads CRLF lines from the plain socket or, after STARTTLS, from the TLS session.
-  struct Connection {
-    int fd = -1;
-    SSL* ssl = nullptr;
-    std::string buffer;
-
-    bool readLine(std::string& line) {
-      for (;;) {
-        const std::size_t end = buffer.find("\r\n");
-        if (end != std::string::npos) {
-          line = buffer.substr(0, end);
-          buffer.erase(0, end + 2);
-          return true;
-        }
-        char chunk[16384];
-        const int n = ssl != nullptr ? SSL_read(ssl, chunk, sizeof(chunk))
-                                     : static_cast<int>(::recv(fd, chunk, sizeof(chunk), 0));
-        if (n <= 0) {
-          return false;
-        }
-        buffer.append(chunk, static_cast<std::size_t>(n));
-      }
-    }
-    void write(const std::string& text) {
-      if (ssl != nullptr) {
-        SSL_write(ssl, text.data(), static_cast<int>(text.size()));
-      } else {
-        ::send(fd, text.data(), text.size(), MSG_NOSIGNAL);
-      }
-    }
-  };
-
-  void acceptLoop() {
-    for (;;) {
-      const int fd = ::accept(listener_, nullptr, nullptr);
-      if (fd < 0) {
-        return;
-      }
-      const int one = 1;
-      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-      std::thread([this, fd] { serve(fd); }).detach();
-    }
-  }
-
-  void serve(int fd) {
-    Connection c;
-    c.fd = fd;
-    c.write("220 sink.invalid ESMTP\r\n");
-    std::string line;
-    while (c.readLine(line)) {
-      std::string verb = line.substr(0, 4);
-      for (char& ch : verb) {
-        ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-      }
-      if (verb == "EHLO") {
-        c.write(c.ssl == nullptr ? "250-sink.invalid\r\n250-STARTTLS\r\n250 8BITMIME\r\n"
-                                 : "250-sink.invalid\r\n250-PIPELINING\r\n250 8BITMIME\r\n");
-      } else if (verb == "STAR" && c.ssl == nullptr) {
-        c.write("220 2.0.0 ready\r\n");
-        c.ssl = SSL_new(context_);
-        SSL_set_fd(c.ssl, fd);
-        if (SSL_accept(c.ssl) != 1) {
-          break;
-        }
-      } else if (c.ssl == nullptr) {
-        c.write("530 5.7.0 STARTTLS first\r\n");
-      } else if (verb == "DATA") {
-        c.write("354 go ahead\r\n");
-        while (c.readLine(line) && line != ".") {
-        }
-        ++messages;
-        c.write("250 2.0.0 queued\r\n");
-      } else if (verb == "QUIT") {
-        c.write("221 2.0.0 bye\r\n");
-        break;
-      } else {
-        c.write("250 2.0.0 ok\r\n");
-      }
-    }
-    if (c.ssl != nullptr) {
-      SSL_shutdown(c.ssl);
-      SSL_free(c.ssl);
-    }
-    ::close(fd);
-  }
-
-  SSL_CTX* context_ = nullptr;
-  int listener_ = -1;
-};
-
-// ------------------------------------------------------------------------------------------
-
 struct Fixture {
   fs::path dir;
-  std::unique_ptr<Sink> sink;
+  std::unique_ptr<gw::bench::SmtpSink> sink;
   gw::EmailOutbound email;
   gw::EmailOutbound smime_email;  // the same, with S/MIME for the bench recipient
   std::string ca;
@@ -174,22 +47,11 @@ bool run(const std::string& command) {
   return std::system((command + " >/dev/null 2>&1").c_str()) == 0;
 }
 
-// A throwaway CA and a sink certificate for 127.0.0.1.
-bool makeCertificates(const fs::path& dir) {
+// S/MIME: the gateway's signing identity and the bench recipient's certificate (the sink's
+// certificate and CA come from makeTestPki).
+bool makeSmimeCertificates(const fs::path& dir) {
   const std::string d = dir.string();
-  {
-    std::ofstream ext(dir / "sink.ext");
-    ext << "subjectAltName=IP:127.0.0.1\n";
-  }
-  return run("openssl req -x509 -newkey rsa:2048 -nodes -keyout " + d + "/ca.key -out " + d +
-             "/ca.pem -days 1 -subj /CN=bench-ca -addext basicConstraints=critical,CA:TRUE -addext "
-             "keyUsage=critical,keyCertSign,cRLSign") &&
-         run("openssl req -newkey rsa:2048 -nodes -keyout " + d + "/sink.key -out " + d +
-             "/sink.csr -subj /CN=sink") &&
-         run("openssl x509 -req -in " + d + "/sink.csr -CA " + d + "/ca.pem -CAkey " + d +
-             "/ca.key -set_serial 2 -days 1 -extfile " + d + "/sink.ext -out " + d + "/sink.pem") &&
-         // S/MIME: the gateway's signing identity and the bench recipient's certificate.
-         run("openssl req -x509 -newkey rsa:2048 -nodes -keyout " + d + "/signing.key -out " + d +
+  return run("openssl req -x509 -newkey rsa:2048 -nodes -keyout " + d + "/signing.key -out " + d +
              "/signing.pem -days 1 -subj /CN=bench-gateway") &&
          run("mkdir -p " + d + "/recipients && openssl req -x509 -newkey rsa:2048 -nodes -keyout " +
              d + "/recipient.key -out " + d +
@@ -254,7 +116,7 @@ void baselineSmtplib(benchmark::State& state) {
   std::int64_t sent = 0;
   for (auto _ : state) {
     const std::string command = "/usr/bin/python3 " + script + " " +
-                                std::to_string(g_fixture->sink->port) + " " + g_fixture->ca + " " +
+                                std::to_string(g_fixture->sink->port()) + " " + g_fixture->ca + " " +
                                 g_fixture->message_file + " " + std::to_string(count);
     FILE* pipe = ::popen(command.c_str(), "r");
     double seconds = 0;
@@ -281,17 +143,25 @@ int main(int argc, char** argv) {
   Fixture fixture;
   fixture.dir = fs::temp_directory_path() / ("gw-delivery-bench-" + std::to_string(::getpid()));
   fs::create_directories(fixture.dir);
-  if (!makeCertificates(fixture.dir)) {
+  const gw::Result<gw::bench::TestPki> pki = gw::bench::makeTestPki(fixture.dir.string());
+  if (!pki.ok() || !makeSmimeCertificates(fixture.dir)) {
     std::cerr << "delivery_bench: the openssl CLI could not make the test certificates\n";
     return 1;
   }
-  fixture.ca = (fixture.dir / "ca.pem").string();
-  fixture.sink = std::make_unique<Sink>((fixture.dir / "sink.pem").string(),
-                                        (fixture.dir / "sink.key").string());
+  fixture.ca = pki->ca;
+  gw::bench::SmtpSinkSettings sink_settings;
+  sink_settings.certificate = pki->server_certificate;
+  sink_settings.private_key = pki->server_key;
+  gw::Result<std::unique_ptr<gw::bench::SmtpSink>> sink = gw::bench::SmtpSink::start(sink_settings);
+  if (!sink.ok()) {
+    std::cerr << "delivery_bench: " << sink.status().toString() << "\n";
+    return 1;
+  }
+  fixture.sink = std::move(sink).value();
   gw::EmailSettings settings;
   settings.transport = "smtp";
   settings.smtp.host = "127.0.0.1";
-  settings.smtp.port = fixture.sink->port;
+  settings.smtp.port = fixture.sink->port();
   settings.smtp.ca = fixture.ca;
   settings.smtp.pool_size = 8;
   gw::Result<gw::EmailOutbound> email = gw::makeEmailOutbound(settings, nullptr);
@@ -334,7 +204,8 @@ int main(int argc, char** argv) {
       ->UseRealTime();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
-  std::cout << "sink received " << fixture.sink->messages.load() << " messages\n";
+  std::cout << "sink received " << fixture.sink->count() << " messages\n";
+  fixture.sink->stop();
   g_fixture = nullptr;
   fixture.email = {};
   fixture.smime_email = {};

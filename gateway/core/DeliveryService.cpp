@@ -27,6 +27,7 @@ DeliveryService::DeliveryService(MessageStorePtr store, PayloadCipherPtr cipher,
   for (OutboundChannelPtr& channel : channels) {
     const ChannelKind kind = channel->kind();
     channels_[kind] = std::move(channel);
+    wakeups_[kind] = std::make_unique<Wakeup>();
   }
 }
 
@@ -53,18 +54,30 @@ void DeliveryService::stop() {
     stopping_ = true;
     workers.swap(workers_);
   }
-  wake_cv_.notify_all();
+  for (auto& [kind, wakeup] : wakeups_) {
+    wakeup->cv.notify_all();
+  }
   for (std::thread& worker : workers) {
     worker.join();
   }
 }
 
 void DeliveryService::wake() {
+  for (const auto& [kind, channel] : channels_) {
+    wake(kind);
+  }
+}
+
+void DeliveryService::wake(ChannelKind channel) {
+  const auto it = wakeups_.find(channel);
+  if (it == wakeups_.end()) {
+    return;
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
-    ++wakeups_;
+    ++it->second->wakeups;
   }
-  wake_cv_.notify_all();
+  it->second->cv.notify_one();
 }
 
 std::chrono::milliseconds DeliveryService::backoff(int attempt) {
@@ -86,6 +99,7 @@ Result<std::size_t> DeliveryService::runOnce(ChannelKind kind) {
     return Status::notFound("no channel " + std::string(channelName(kind)) + " is configured");
   }
   const SystemTime now = clock_->now();
+  ++claims_;
   GW_ASSIGN_OR_RETURN(std::vector<ClaimedMessage> claimed,
                       store_->claimDue(kind, now, now + settings_.lease, settings_.claim_batch));
   const std::size_t count = claimed.size();
@@ -96,6 +110,7 @@ Result<std::size_t> DeliveryService::runOnce(ChannelKind kind) {
 }
 
 void DeliveryService::workerLoop(ChannelKind kind) {
+  Wakeup& wakeup = *wakeups_.at(kind);
   for (;;) {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -106,10 +121,13 @@ void DeliveryService::workerLoop(ChannelKind kind) {
     std::uint64_t seen_wakeups = 0;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      seen_wakeups = wakeups_;
+      seen_wakeups = wakeup.wakeups;
     }
     const Result<std::size_t> handled = runOnce(kind);
     if (handled.ok() && *handled > 0) {
+      if (*handled >= settings_.claim_batch) {
+        wake(kind);  // a full batch: more may be due, so an idle worker helps
+      }
       continue;  // there may be more due right now
     }
     // Sleep until the next message is due, a wake-up, or the idle poll.
@@ -123,7 +141,7 @@ void DeliveryService::workerLoop(ChannelKind kind) {
       }
     }
     std::unique_lock<std::mutex> lock(mu_);
-    wake_cv_.wait_for(lock, sleep, [&] { return stopping_ || wakeups_ != seen_wakeups; });
+    wakeup.cv.wait_for(lock, sleep, [&] { return stopping_ || wakeup.wakeups != seen_wakeups; });
   }
 }
 
@@ -227,7 +245,7 @@ void DeliveryService::handle(const OutboundChannelPtr& channel, ClaimedMessage c
         outcome.detail = error.message();
         ++fallbacks_;
         record_outcome();
-        wake();
+        wake(ChannelKind::SecureInbox);
         return;
       }
       dead(describe(error));
@@ -245,6 +263,7 @@ DeliveryStats DeliveryService::stats() const {
   s.dead = dead_.load();
   s.fallbacks = fallbacks_.load();
   s.suppressed = suppressed_.load();
+  s.claims = claims_.load();
   return s;
 }
 

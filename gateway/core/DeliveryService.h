@@ -36,6 +36,7 @@ struct DeliveryStats {
   std::uint64_t dead = 0;
   std::uint64_t fallbacks = 0;
   std::uint64_t suppressed = 0;
+  std::uint64_t claims = 0;  // looks for due messages (claimDue calls), empty ones included
 };
 
 // The delivery queue's workers (DESIGN.md section 1 step 4): per channel, workers claim due
@@ -63,8 +64,12 @@ class DeliveryService {
   void start();
   // Lets in-flight attempts finish, then joins the workers. Idempotent.
   void stop();
-  // New messages may be due: workers look now instead of at their next poll.
+  // New messages may be due: one idle worker of every channel looks now instead of at its next
+  // poll (not all of them: each look is a write transaction, and a worker that claims a full
+  // batch wakes the next one itself).
   void wake();
+  // The same for one channel's workers only.
+  void wake(ChannelKind channel);
 
   // Claims and delivers what is due on `channel` now, on the calling thread (tests, tools);
   // returns how many messages were handled.
@@ -85,10 +90,15 @@ class DeliveryService {
   std::map<ChannelKind, OutboundChannelPtr> channels_;
   const DeliverySettings settings_;
 
+  // Per channel: its workers wait on `cv` for `wakeups` to change.
+  struct Wakeup {
+    std::condition_variable cv;
+    std::uint64_t wakeups = 0;
+  };
+
   std::mutex mu_;
-  std::condition_variable wake_cv_;
+  std::map<ChannelKind, std::unique_ptr<Wakeup>> wakeups_;  // one per channel, fixed at start
   bool stopping_ = false;
-  std::uint64_t wakeups_ = 0;
   std::vector<std::thread> workers_;
 
   std::mutex rng_mu_;
@@ -99,6 +109,7 @@ class DeliveryService {
   std::atomic<std::uint64_t> dead_{0};
   std::atomic<std::uint64_t> fallbacks_{0};
   std::atomic<std::uint64_t> suppressed_{0};
+  std::atomic<std::uint64_t> claims_{0};
 };
 
 }  // namespace gw

@@ -85,6 +85,9 @@ Result<IntakeReceipt> FhirIntake::accept(InboundEvent event, Deadline deadline) 
     return receipt.status();
   }
   (receipt->duplicate ? duplicates_ : accepted_).fetch_add(1);
+  if (!receipt->duplicate && on_committed_) {
+    on_committed_();
+  }
   return receipt;
 }
 

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "gateway/api/Clock.h"
@@ -51,6 +52,11 @@ class FhirIntake final : public InboundSink {
 
   // After this, accept() answers Unavailable ("gateway is shutting down").
   void beginShutdown() { shutting_down_.store(true); }
+  // Called after each commit that stored a new event (not for a duplicate), as Intake does.
+  // Set it before the first accept(); it must be cheap.
+  void setOnCommitted(std::function<void()> on_committed) {
+    on_committed_ = std::move(on_committed);
+  }
 
   struct Stats {
     std::uint64_t accepted = 0;
@@ -69,6 +75,7 @@ class FhirIntake final : public InboundSink {
   PayloadCipherPtr cipher_;
   ClockPtr clock_;
   FhirIntakeSettings settings_;
+  std::function<void()> on_committed_;
   std::atomic<bool> shutting_down_{false};
   std::atomic<std::uint64_t> accepted_{0};
   std::atomic<std::uint64_t> duplicates_{0};

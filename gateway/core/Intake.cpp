@@ -78,12 +78,13 @@ Result<NewInboundEvent> Intake::prepare(InboundEvent event) {
   return record;
 }
 
-void Intake::count(const Result<IntakeReceipt>& receipt) {
+bool Intake::count(const Result<IntakeReceipt>& receipt) {
   if (!receipt.ok()) {
     failed_.fetch_add(1);
-  } else {
-    (receipt->duplicate ? duplicates_ : accepted_).fetch_add(1);
+    return false;
   }
+  (receipt->duplicate ? duplicates_ : accepted_).fetch_add(1);
+  return !receipt->duplicate;
 }
 
 Result<IntakeReceipt> Intake::accept(InboundEvent event, Deadline deadline) {
@@ -92,7 +93,9 @@ Result<IntakeReceipt> Intake::accept(InboundEvent event, Deadline deadline) {
     return record.status();
   }
   Result<IntakeReceipt> receipt = store_->commitInbound(std::move(record).value(), deadline);
-  count(receipt);
+  if (count(receipt) && on_committed_) {
+    on_committed_();
+  }
   return receipt;
 }
 
@@ -123,13 +126,17 @@ void Intake::acceptBatch(std::vector<InboundEvent> events, Deadline deadline, Ba
       std::move(committed), deadline,
       [this, results, slots = std::move(slots),
        done = std::move(done)](std::vector<Result<IntakeReceipt>> receipts) {
+        bool stored = false;
         for (std::size_t i = 0; i < slots.size(); ++i) {
           Result<IntakeReceipt> receipt =
               i < receipts.size()
                   ? std::move(receipts[i])
                   : Result<IntakeReceipt>(Status::internal("the store gave no result"));
-          count(receipt);
+          stored = count(receipt) || stored;
           (*results)[slots[i]] = std::move(receipt);
+        }
+        if (stored && on_committed_) {
+          on_committed_();
         }
         done(std::move(*results));
       });

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "gateway/api/Clock.h"
@@ -46,6 +47,12 @@ class Intake final : public InboundSink {
 
   // After this, accept() answers Unavailable ("gateway is shutting down").
   void beginShutdown() { shutting_down_.store(true); }
+  // Called after a commit that stored at least one new event (once per accept() or batch, on
+  // the thread that completed the commit; never for duplicates only), so the mapper looks at
+  // once instead of at its next poll. Set it before the first accept(); it must be cheap.
+  void setOnCommitted(std::function<void()> on_committed) {
+    on_committed_ = std::move(on_committed);
+  }
   IntakeStats stats() const;
 
   // Hex SHA-256 over the source, listener and sender-scoped control id.
@@ -56,13 +63,14 @@ class Intake final : public InboundSink {
   // Everything accept() does before the commit: the record to commit, or the error to answer
   // (counted as rejected or failed).
   Result<NewInboundEvent> prepare(InboundEvent event);
-  // Counts a commit outcome.
-  void count(const Result<IntakeReceipt>& receipt);
+  // Counts a commit outcome; true when it stored a new event.
+  bool count(const Result<IntakeReceipt>& receipt);
 
   StorePtr store_;
   PayloadCipherPtr cipher_;
   ClockPtr clock_;
   IntakeSettings settings_;
+  std::function<void()> on_committed_;
   std::atomic<bool> shutting_down_{false};
   std::atomic<std::uint64_t> accepted_{0};
   std::atomic<std::uint64_t> duplicates_{0};

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "gateway/core/MapperService.h"
 
+#include <set>
 #include <utility>
 
 namespace gw {
 
 MapperService::MapperService(StorePtr store, MessageStorePtr messages, PayloadCipherPtr cipher,
                              ClockPtr clock, EventMapperPtr mapper,
-                             std::function<void()> on_messages)
+                             std::function<void(ChannelKind)> on_messages)
     : store_(std::move(store)),
       messages_(std::move(messages)),
       cipher_(std::move(cipher)),
@@ -170,12 +171,20 @@ Status MapperService::mapOne(const InboundEventRecord& event) {
       break;
   }
   std::size_t created = 0;
-  for (const bool duplicate : commit->duplicate) {
-    created += duplicate ? 0 : 1;
+  std::set<ChannelKind> channels;
+  for (std::size_t i = 0; i < commit->duplicate.size(); ++i) {
+    if (!commit->duplicate[i]) {
+      ++created;
+      if (i < outcome.messages.size()) {
+        channels.insert(outcome.messages[i].channel);
+      }
+    }
   }
   messages_created_ += created;
-  if (created > 0 && on_messages_) {
-    on_messages_();
+  if (on_messages_) {
+    for (const ChannelKind channel : channels) {
+      on_messages_(channel);
+    }
   }
   return Status::ok();
 }

@@ -62,7 +62,7 @@ struct MapperStats {
 class MapperService {
  public:
   MapperService(StorePtr store, MessageStorePtr messages, PayloadCipherPtr cipher, ClockPtr clock,
-                EventMapperPtr mapper, std::function<void()> on_messages = {});
+                EventMapperPtr mapper, std::function<void(ChannelKind)> on_messages = {});
   ~MapperService();
   MapperService(const MapperService&) = delete;
   MapperService& operator=(const MapperService&) = delete;
@@ -85,7 +85,8 @@ class MapperService {
   const MessageStorePtr messages_;
   const PayloadCipherPtr cipher_;
   const ClockPtr clock_;
-  const std::function<void()> on_messages_;
+  // Called after a commit that created messages, once per channel they go to.
+  const std::function<void(ChannelKind)> on_messages_;
 
   std::mutex mapper_mu_;
   EventMapperPtr mapper_;

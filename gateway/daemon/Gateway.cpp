@@ -103,9 +103,9 @@ Result<std::shared_ptr<AuditLog>> openAuditLog(const AuditSettings& audit, Store
   return std::make_shared<AuditLog>(std::move(store), std::move(signer));
 }
 
-Result<std::unique_ptr<Gateway>> Gateway::create(const GatewayConfig& config) {
+Result<std::unique_ptr<Gateway>> Gateway::create(const GatewayConfig& config, ClockPtr clock) {
   std::unique_ptr<Gateway> gateway(new Gateway());
-  gateway->clock_ = std::make_shared<SystemClock>();
+  gateway->clock_ = clock ? std::move(clock) : std::make_shared<SystemClock>();
   GW_ASSIGN_OR_RETURN(PayloadCipherPtr cipher, openCipher(config.keys));
   GW_ASSIGN_OR_RETURN(gateway->store_, openStore(config, gateway->clock_));
   gateway->intake_ = std::make_shared<Intake>(gateway->store_, cipher, gateway->clock_);
@@ -212,8 +212,15 @@ Status Gateway::createPipeline(const GatewayConfig& config, const PayloadCipherP
     auto mapper = std::make_shared<EngineEventMapper>(std::move(set).value(), clock_,
                                                       pseudonym_key_, policy_state_);
     DeliveryService* delivery = delivery_.get();
-    mapper_ = std::make_unique<MapperService>(store_, messages_, cipher, clock_, std::move(mapper),
-                                              [delivery] { delivery->wake(); });
+    mapper_ = std::make_unique<MapperService>(
+        store_, messages_, cipher, clock_, std::move(mapper),
+        [delivery](ChannelKind channel) { delivery->wake(channel); });
+    // New events are mapped at once, not at the mapper's next poll (500 ms).
+    MapperService* mapper_service = mapper_.get();
+    intake_->setOnCommitted([mapper_service] { mapper_service->wake(); });
+    if (fhir_intake_) {
+      fhir_intake_->setOnCommitted([mapper_service] { mapper_service->wake(); });
+    }
   }
   return Status::ok();
 }
@@ -242,6 +249,10 @@ MapperStats Gateway::mapperStats() const {
 
 DeliveryStats Gateway::deliveryStats() const {
   return delivery_ ? delivery_->stats() : DeliveryStats();
+}
+
+HousekeepingStats Gateway::housekeepingStats() const {
+  return housekeeping_ ? housekeeping_->stats() : HousekeepingStats();
 }
 
 std::string Gateway::webAddress() const {

@@ -42,7 +42,9 @@ Result<std::shared_ptr<AuditLog>> openAuditLog(const AuditSettings& audit, Store
 // audit.atna enabled every audit record is sent to the ATNA collector (AtnaSink.h).
 class Gateway {
  public:
-  static Result<std::unique_ptr<Gateway>> create(const GatewayConfig& config);
+  // `clock` null: the system clock. Benchmarks pass one that can jump ahead (retention).
+  static Result<std::unique_ptr<Gateway>> create(const GatewayConfig& config,
+                                                 ClockPtr clock = nullptr);
   ~Gateway();
   Gateway(const Gateway&) = delete;
   Gateway& operator=(const Gateway&) = delete;
@@ -63,6 +65,7 @@ class Gateway {
   Status reloadMappings();
   MapperStats mapperStats() const;
   DeliveryStats deliveryStats() const;
+  HousekeepingStats housekeepingStats() const;
   void stop();
 
  private:

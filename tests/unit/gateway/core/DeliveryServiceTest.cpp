@@ -261,5 +261,28 @@ TEST_F(DeliveryServiceTest, WorkersDeliverInTheBackgroundAndStopCleanly) {
   EXPECT_EQ(email_->received().size(), 1u);
 }
 
+TEST_F(DeliveryServiceTest, AWakeUpSendsOneIdleWorkerOfTheChannelToLookNotAll) {
+  settings_.workers_per_channel = 4;
+  settings_.idle_poll = std::chrono::hours(1);  // only wake-ups make a worker look again
+  auto delivery = service();
+  delivery->start();
+  // Each of the 8 workers looks once at start, finds nothing and waits.
+  ASSERT_TRUE(
+      test::waitFor([&] { return delivery->stats().claims == 8; }, std::chrono::seconds(10)));
+  const std::int64_t id = queue("k1", ChannelKind::SecureInbox);
+  delivery->wake(ChannelKind::SecureInbox);
+  ASSERT_TRUE(test::waitFor([&] { return message(id).state == MessageState::Sent; },
+                            std::chrono::seconds(10)));
+  // The woken worker claims the message, then looks once more (empty) before it waits again.
+  ASSERT_TRUE(
+      test::waitFor([&] { return delivery->stats().claims >= 10; }, std::chrono::seconds(10)));
+  // The count is final once the workers are joined; it used to be 8 more (every worker looked,
+  // a write transaction each).
+  delivery->stop();
+  EXPECT_EQ(delivery->stats().claims, 10u);
+  EXPECT_EQ(inbox_->received().size(), 1u);
+  EXPECT_TRUE(email_->received().empty());
+}
+
 }  // namespace
 }  // namespace gw

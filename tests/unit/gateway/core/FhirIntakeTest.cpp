@@ -103,5 +103,14 @@ TEST(FhirIntakeFailureTest, StoreErrorsPassThroughAndShutdownIsUnavailable) {
   EXPECT_EQ(intake.stats().failed, 2U);
 }
 
+TEST_F(FhirIntakeTest, TellsTheMapperAfterANewCommitNotAfterAResend) {
+  int told = 0;
+  intake_.setOnCommitted([&] { ++told; });
+  ASSERT_TRUE(intake_.accept(fhirEvent("ehr-a", "m1"), soon()).ok());
+  EXPECT_EQ(told, 1);
+  ASSERT_TRUE(intake_.accept(fhirEvent("ehr-a", "m1"), soon()).ok());
+  EXPECT_EQ(told, 1);
+}
+
 }  // namespace
 }  // namespace gw

@@ -252,5 +252,20 @@ TEST_F(IntakeTest, ConcurrentResendsStoreOneEvent) {
   EXPECT_EQ(intake_.stats().duplicates, 350u);
 }
 
+TEST_F(IntakeTest, TellsTheMapperAfterCommitsThatStoredNewEventsOnly) {
+  int told = 0;
+  intake_.setOnCommitted([&] { ++told; });
+  ASSERT_TRUE(intake_.accept(adtEvent("C1"), soon()).ok());
+  EXPECT_EQ(told, 1);
+  ASSERT_TRUE(intake_.accept(adtEvent("C1"), soon()).ok());  // a resend stores nothing
+  EXPECT_EQ(told, 1);
+  EXPECT_FALSE(intake_.accept(adtEvent(""), soon()).ok());  // rejected
+  EXPECT_EQ(told, 1);
+  acceptAll(intake_, {adtEvent("B1"), adtEvent("B2")});  // once per batch
+  EXPECT_EQ(told, 2);
+  acceptAll(intake_, {adtEvent("B1")});
+  EXPECT_EQ(told, 2);
+}
+
 }  // namespace
 }  // namespace gw

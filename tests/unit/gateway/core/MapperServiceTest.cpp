@@ -30,6 +30,7 @@ class FakeMapper final : public EventMapper {
     d.message.idempotency_key = mapping_ + ":" + event.dedupe_key;
     d.message.patient_key = "p1";
     d.message.purpose = "aftercare";
+    d.message.channel = ChannelKind::SecureInbox;
     d.content.text = std::string(payload);
     draft.messages.push_back(d);
     return draft;
@@ -64,7 +65,10 @@ class MapperServiceTest : public ::testing::Test {
 
   std::unique_ptr<MapperService> service(EventMapperPtr mapper) {
     return std::make_unique<MapperService>(store_, messages_, cipher_, clock_, std::move(mapper),
-                                           [this] { ++notified_; });
+                                           [this](ChannelKind channel) {
+                                             ++notified_;
+                                             notified_channel_ = channel;
+                                           });
   }
 
   InboundEventRecord event(std::int64_t id) { return *store_->getInbound(id); }
@@ -76,6 +80,7 @@ class MapperServiceTest : public ::testing::Test {
   std::shared_ptr<test::FakeCipher> cipher_;
   std::shared_ptr<FakeMapper> mapper_;
   std::atomic<int> notified_{0};
+  std::atomic<ChannelKind> notified_channel_{ChannelKind::Email};
 };
 
 TEST_F(MapperServiceTest, MapsEventsInReceiveOrderAndSealsContentPerMessage) {
@@ -98,6 +103,7 @@ TEST_F(MapperServiceTest, MapsEventsInReceiveOrderAndSealsContentPerMessage) {
   EXPECT_EQ(content->text, "MSH|third");
 
   EXPECT_EQ(notified_.load(), 2);
+  EXPECT_EQ(notified_channel_.load(), ChannelKind::SecureInbox);  // the messages' channel
   EXPECT_EQ(mapper->stats().mapped, 2u);
   EXPECT_EQ(mapper->stats().ignored, 1u);
   EXPECT_EQ(mapper->stats().messages, 2u);

@@ -58,6 +58,18 @@ TEST(XmlParserTest, ValueAttributesAndRepetitions) {
   EXPECT_EQ(root.childValue("birthDate"), "1970-03-30");
 }
 
+// Regression: a value longer than the current text chunk but below the own-chunk threshold
+// (4 KiB < size <= 16 KiB) was copied past the end of its chunk.
+TEST(XmlParserTest, ValuesBetweenFourAndSixteenKibStayWhole) {
+  const std::string first(5000, 'a');
+  const std::string second(12000, 'b');
+  const std::string xml = std::string("<Patient ") + kNs + "><id value=\"" + first +
+                          "\"/><gender value=\"" + second + "\"/></Patient>";
+  const Resource r = parseOk(xml);
+  EXPECT_EQ(r.root().childValue("id"), first);
+  EXPECT_EQ(r.root().childValue("gender"), second);
+}
+
 TEST(XmlParserTest, KeepsDecimalTextExactly) {
   const Resource r = parseOk(std::string("<Observation ") + kNs +
                              "><valueQuantity><value value=\"1.50\"/></valueQuantity></Observation>");

@@ -10,6 +10,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "gateway/fhir/CompactTree.h"
+
 namespace gw::fhirin {
 namespace {
 
@@ -464,6 +466,8 @@ http::HttpResponse FhirHandler::post(const http::HttpRequest& request, Route rou
   // New single resources are answered 201 Created, everything else (and every resend) 200.
   event.answer_on_commit = route == Route::Resource ? "HTTP 201" : "HTTP 200";
   event.payload = request.body;
+  // The mapper loads this instead of parsing the body again (gw::fhir::CompactTree).
+  event.parsed_form = fhir::toCompactTree(*parsed);
   const Deadline deadline =
       clock_->steadyNow() + std::chrono::milliseconds(settings_.commit_timeout_ms);
   const Result<IntakeReceipt> receipt = sink_.accept(std::move(event), deadline);

@@ -6,6 +6,7 @@
 
 #include "adapters/inbound/fhir/FhirHandler.h"
 #include "gateway/core/FhirIntake.h"
+#include "gateway/fhir/CompactTree.h"
 #include "tests/support/FailingStore.h"
 #include "tests/support/FakeCipher.h"
 #include "tests/support/InMemoryStore.h"
@@ -122,6 +123,40 @@ TEST(FhirStatusMappingTest, EachIntakeErrorHasOneHttpStatus) {
   EXPECT_EQ(httpStatusFor(Status::internal("x")), 500);
   EXPECT_EQ(httpStatusFor(Status::dataLoss("x")), 500);
   EXPECT_EQ(httpStatusFor(Status::parseError("x")), 500);
+}
+
+// Keeps what the handler hands to intake.
+class RecordingSink final : public InboundSink {
+ public:
+  Result<IntakeReceipt> accept(InboundEvent event, Deadline) override {
+    events.push_back(std::move(event));
+    return IntakeReceipt{static_cast<std::int64_t>(events.size()), false};
+  }
+  std::vector<InboundEvent> events;
+};
+
+TEST(FhirHandlerParsedFormTest, HandsIntakeTheParsedFormOfTheBody) {
+  auto clock = std::make_shared<FixedClock>(kNow);
+  FhirSettings settings;
+  settings.auth.allow_unauthenticated = true;
+  RecordingSink sink;
+  Result<std::unique_ptr<FhirHandler>> handler =
+      FhirHandler::create(settings, sink, nullptr, clock);
+  ASSERT_TRUE(handler.ok()) << handler.status().toString();
+  const std::string xml = R"(<Observation xmlns="http://hl7.org/fhir"><id value="o1"/>
+      <status value="final"/><code><text value="Hb"/></code></Observation>)";
+  ASSERT_EQ((*handler)->handle(post("/fhir/$process-message", kMessage)).status, 200);
+  ASSERT_EQ((*handler)->handle(post("/fhir/Observation", xml, "application/fhir+xml")).status,
+            201);
+  ASSERT_EQ(sink.events.size(), 2u);
+  EXPECT_EQ(sink.events[0].payload, kMessage);  // the record stays the original bytes
+  Result<fhir::Resource> message = fhir::fromCompactTree(sink.events[0].parsed_form);
+  ASSERT_TRUE(message.ok()) << message.status().toString();
+  EXPECT_TRUE(fhir::equivalent(message->root(), fhir::parseJson(kMessage)->root()));
+  EXPECT_EQ(message->resolve("urn:uuid:h1")->resourceType(), "MessageHeader");
+  Result<fhir::Resource> observation = fhir::fromCompactTree(sink.events[1].parsed_form);
+  ASSERT_TRUE(observation.ok()) << observation.status().toString();
+  EXPECT_TRUE(fhir::equivalent(observation->root(), fhir::parseJson(kObservation)->root()));
 }
 
 TEST_F(FhirHandlerTest, RoutesEachEndpointAndRefusesOthers) {

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cctype>
 #include <ctime>
+#include <map>
+#include <mutex>
 #include <fstream>
 #include <sstream>
 
@@ -120,6 +122,25 @@ bool startsWithIgnoreCase(std::string_view text, std::string_view prefix) {
   return text.size() >= prefix.size() && lower(text.substr(0, prefix.size())) == prefix;
 }
 
+// Used token ids in this process only: without a durable ledger (tests, a store without the
+// table), replays are still refused until the process restarts. Bounded by the tokens' lifetime
+// (at most max_token_lifetime_seconds plus leeway), pruned on every use.
+class MemoryTokenLedger final : public TokenReplayLedger {
+ public:
+  Result<bool> firstUse(const std::string& client, const std::string& jti, SystemTime expires_at,
+                        SystemTime now) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto it = seen_.begin(); it != seen_.end();) {
+      it = it->second < now ? seen_.erase(it) : std::next(it);
+    }
+    return seen_.emplace(client + '\x1f' + jti, expires_at).second;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, SystemTime> seen_;
+};
+
 }  // namespace
 
 int httpStatusFor(const Status& status) {
@@ -202,7 +223,8 @@ std::optional<Format> responseFormat(const http::HttpRequest& request) {
 
 Result<std::unique_ptr<FhirHandler>> FhirHandler::create(const FhirSettings& settings,
                                                          InboundSink& sink, AuditStore* audit,
-                                                         ClockPtr clock) {
+                                                         ClockPtr clock, TokenReplayLedger* tokens,
+                                                         SubscriptionLedger* subscriptions) {
   std::vector<JwtVerifier::Client> clients;
   for (const FhirClientSettings& c : settings.auth.clients) {
     if (c.public_key_file.empty()) {
@@ -225,17 +247,23 @@ Result<std::unique_ptr<FhirHandler>> FhirHandler::create(const FhirSettings& set
     options.max_lifetime = std::chrono::seconds(settings.auth.max_token_lifetime_seconds);
     GW_ASSIGN_OR_RETURN(jwt, JwtVerifier::create(clients, options));
   }
-  return std::unique_ptr<FhirHandler>(
-      new FhirHandler(settings, sink, audit, std::move(clock), std::move(jwt)));
+  std::unique_ptr<FhirHandler> handler(new FhirHandler(
+      settings, sink, audit, std::move(clock), std::move(jwt), tokens, subscriptions));
+  GW_RETURN_IF_ERROR(handler->subscriptions_.load().withContext("reading saved subscriptions"));
+  return handler;
 }
 
 FhirHandler::FhirHandler(const FhirSettings& settings, InboundSink& sink, AuditStore* audit,
-                         ClockPtr clock, std::unique_ptr<JwtVerifier> jwt)
+                         ClockPtr clock, std::unique_ptr<JwtVerifier> jwt,
+                         TokenReplayLedger* tokens, SubscriptionLedger* subscriptions)
     : settings_(settings),
       sink_(sink),
       audit_(audit),
       clock_(std::move(clock)),
       jwt_(std::move(jwt)),
+      memory_tokens_(tokens == nullptr ? std::make_unique<MemoryTokenLedger>() : nullptr),
+      tokens_(tokens == nullptr ? memory_tokens_.get() : tokens),
+      subscriptions_(subscriptions, audit, clock_),
       started_at_(isoNow(clock_->now())) {}
 
 FhirStats FhirHandler::stats() const {
@@ -307,12 +335,27 @@ FhirHandler::Authenticated FhirHandler::authenticate(const http::HttpRequest& re
       out.problem = makeProblem(401, "login", "no client is configured for bearer tokens");
       return out;
     }
-    Result<std::string> client = jwt_->verify(trim(authorization.substr(7)), clock_->now());
-    if (!client.ok()) {
-      out.problem = makeProblem(401, "login", "invalid bearer token: " + client.status().message());
+    const SystemTime now = clock_->now();
+    Result<JwtVerifier::Verified> token = jwt_->verifyToken(trim(authorization.substr(7)), now);
+    if (!token.ok()) {
+      out.problem = makeProblem(401, "login", "invalid bearer token: " + token.status().message());
       return out;
     }
-    token_client = std::move(client).value();
+    // SMART Backend Services: a client assertion is used once (jti), within its lifetime.
+    const Result<bool> first = tokens_->firstUse(token->client, token->jti, token->expires_at, now);
+    if (!first.ok()) {
+      poco_warning(logger(), "[conn=" + request.peer + "] cannot check a token id for replay: " +
+                                 first.status().toString());
+      out.problem = makeProblem(503, "transient",
+                                "the gateway cannot check the token now; send it again later");
+      return out;
+    }
+    if (!*first) {
+      out.problem = makeProblem(401, "login",
+                                "invalid bearer token: token replayed (its jti was used before)");
+      return out;
+    }
+    token_client = std::move(token->client);
   }
   if (!token_client.empty()) {
     if (!certificate_client.empty() && certificate_client != token_client) {
@@ -436,15 +479,7 @@ http::HttpResponse FhirHandler::post(const http::HttpRequest& request, Route rou
   }
 
   if (!info.stored()) {
-    std::optional<EventGap> gap;
-    if (info.notification == NotificationType::Handshake) {
-      subscriptions_.handshake(auth.client, info.subscription);
-    } else if (info.events_since_start) {
-      gap = subscriptions_.heartbeat(auth.client, info.subscription, *info.events_since_start);
-    }
-    if (gap) {
-      recordGap(auth.client, info, *gap, request.peer);
-    }
+    observe(auth.client, info, request.peer);
     notifications_.fetch_add(1);
     poco_debug(logger(), conn + "client " + auth.client + ": " + info.message_type);
     return respond(
@@ -490,11 +525,8 @@ http::HttpResponse FhirHandler::post(const http::HttpRequest& request, Route rou
     }
   }
   (receipt->duplicate ? duplicates_ : accepted_).fetch_add(1);
-  if (info.notification == NotificationType::EventNotification) {
-    if (std::optional<EventGap> gap = subscriptions_.events(
-            auth.client, info.subscription, *info.first_event_number, *info.last_event_number)) {
-      recordGap(auth.client, info, *gap, request.peer);
-    }
+  if (info.notification != NotificationType::None) {
+    observe(auth.client, info, request.peer);
   }
   poco_debug(logger(), conn + "[msg=" + std::to_string(receipt->event_id) + "] " +
                            (receipt->duplicate ? "resend of " : "accepted ") + info.message_type +
@@ -563,31 +595,20 @@ http::HttpResponse FhirHandler::post(const http::HttpRequest& request, Route rou
   return response;
 }
 
-void FhirHandler::recordGap(const std::string& client, const FhirEventInfo& info,
-                            const EventGap& gap, const std::string& peer) {
-  const std::string range = std::to_string(gap.first_missing) +
-                            (gap.count() > 1 ? ".." + std::to_string(gap.last_missing) : "");
-  const std::string reason = "subscription notifications missed: event " + range + " (" +
-                             std::to_string(gap.count()) + " event" +
-                             (gap.count() == 1 ? "" : "s") + ", noticed on " +
-                             std::string(notificationTypeName(info.notification)) + ")";
-  poco_warning(logger(),
-               "[client=" + client + "] [subscription=" + info.subscription + "] " + reason);
-  if (audit_ != nullptr) {
-    AuditEntry entry;
-    entry.time = clock_->now();
-    entry.actor = "fhir_client:" + client;
-    entry.action = "subscription_gap";
-    entry.object = "subscription:" + info.subscription;
-    entry.outcome = "warning";
-    entry.source = peer;
-    entry.reason = reason;
-    const Result<std::int64_t> seq = audit_->appendAudit(entry);
-    if (!seq.ok()) {
-      poco_error(logger(), "[client=" + client +
-                               "] cannot audit a subscription gap: " + seq.status().toString());
-    }
-  }
+void FhirHandler::observe(const std::string& client, const FhirEventInfo& info,
+                          const std::string& peer) {
+  SubscriptionNotification n;
+  n.client = client;
+  n.subscription = info.subscription;
+  n.type = info.notification;
+  n.status = info.subscription_status;
+  n.events_since_start = info.events_since_start;
+  n.first_event = info.first_event_number;
+  n.last_event = info.last_event_number;
+  n.peer = peer;
+  // A save that fails is logged by the tracker; the notification itself was handled (and a
+  // stored one committed), so the answer does not change.
+  (void)subscriptions_.observe(n);
 }
 
 http::HttpResponse FhirHandler::capabilityStatement(Format format) const {

@@ -47,6 +47,8 @@ std::string toCompactTree(const Resource& resource) {
   std::unordered_map<std::string_view, std::uint32_t> ids;
   std::vector<std::string_view> strings;
   std::size_t text_bytes = 0;
+  // Names and resource types repeat on every node and are interned; values are mostly unique,
+  // so hashing them costs more than it saves: each gets its own string.
   const auto intern = [&](std::string_view s) {
     const auto [it, inserted] = ids.emplace(s, static_cast<std::uint32_t>(strings.size()));
     if (inserted) {
@@ -54,6 +56,11 @@ std::string toCompactTree(const Resource& resource) {
       text_bytes += s.size();
     }
     return it->second;
+  };
+  const auto add = [&](std::string_view s) {
+    strings.push_back(s);
+    text_bytes += s.size();
+    return static_cast<std::uint32_t>(strings.size() - 1);
   };
 
   // Pre-order walk with an explicit stack of ancestor indexes (no recursion on untrusted depth).
@@ -65,7 +72,7 @@ std::string toCompactTree(const Resource& resource) {
     const auto index = static_cast<std::uint32_t>(nodes.size());
     nodes.push_back({ancestors.empty() ? kNone : ancestors.back(), intern(n->name()),
                      n->isResource() ? intern(n->resourceType()) : kNone,
-                     n->hasValue() ? intern(n->value()) : kNone});
+                     n->hasValue() ? add(n->value()) : kNone});
     if (n->firstChild() != nullptr) {
       ancestors.push_back(index);
       n = n->firstChild();

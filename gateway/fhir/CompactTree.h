@@ -19,8 +19,8 @@ namespace gw::fhir {
 //   node_count   x (parent, name, type, value) string ids; parent/type/value 0xFFFFFFFF = none
 //   text_bytes bytes of text
 // Nodes are in document pre-order (the root first; a parent before its children; siblings in
-// order), so loading is one pass that links each node under its parent; strings (names, types
-// and values) are interned. Loading re-tokenises nothing and checks only what keeps it memory
+// order), so loading is one pass that links each node under its parent; names and resource
+// types are interned (values are not: they rarely repeat). Loading re-tokenises nothing and checks only what keeps it memory
 // safe (ids and offsets in range, parents before children), so a damaged form is refused
 // (DataLoss), never read out of bounds. The Bundle index (Resource::resolve) is rebuilt by the
 // loader, so references resolve inside the Bundle exactly as after a parse.

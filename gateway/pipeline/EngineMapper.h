@@ -49,7 +49,7 @@ class EngineEventMapper final : public EventMapper {
   Result<MappingDraft> map(const InboundEventRecord& event, std::string_view payload) override;
   // FHIR events with a parsed form (gw::fhir::toCompactTree) are loaded from it, not parsed;
   // a form that does not load falls back to parsing the payload. HL7 v2 is always indexed from
-  // the payload (hl7::Message::parse only indexes the bytes; README.md of gateway/pipeline).
+  // the payload (hl7::Message::parse only indexes the bytes; adapters/inbound/fhir/README.md).
   Result<MappingDraft> mapStored(const InboundEventRecord& event, std::string_view payload,
                                  std::string_view parsed_form) override;
 

@@ -637,8 +637,9 @@ http::HttpResponse FhirHandler::capabilityStatement(Format format) const {
       "documentation",
       "POST [base]/$process-message (message Bundle, synchronous response message); POST [base] "
       "or [base]/Bundle (transaction, batch, collection, history; Subscriptions R5 Backport "
-      "rest-hook notifications: handshake, heartbeat, event-notification); POST [base]/{type} "
-      "for the listed types. A resend with the same id is answered again and stored once."));
+      "rest-hook notifications: handshake, heartbeat, event-notification, query-status, "
+      "query-event); POST [base]/{type} for the listed types. A resend with the same id is "
+      "answered again and stored once."));
   OutElement security = element("security");
   security.add(boolean("cors", false));
   OutElement service = repeated(element("service"));
@@ -649,8 +650,8 @@ http::HttpResponse FhirHandler::capabilityStatement(Format format) const {
   security.add(std::move(service));
   security.add(primitive("description",
                          "Authorization: Bearer JWT signed RS384 or ES384 with a key configured "
-                         "per client (iss = client, aud, exp checked), or mutual TLS with a "
-                         "configured client certificate."));
+                         "per client (iss = client, aud, exp at most 5 minutes ahead, jti used "
+                         "once), or mutual TLS with a configured client certificate."));
   rest.add(std::move(security));
   for (const char* type :
        {"Appointment", "Bundle", "DiagnosticReport", "Encounter", "Observation", "Patient"}) {

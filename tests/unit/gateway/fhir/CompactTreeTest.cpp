@@ -10,27 +10,16 @@
 #include <vector>
 
 #include "gateway/fhir/FhirPath.h"
+#include "tests/unit/gateway/fhir/ResourceOrFail.h"
 #include "tests/support/TestSupport.h"
 
 namespace gw::fhir {
 namespace {
 
-Resource json(std::string_view text) {
-  Result<Resource> parsed = parseJson(text);
-  EXPECT_TRUE(parsed.ok()) << parsed.status().toString();
-  if (!parsed.ok()) {
-    return std::move(parseJson(R"({"resourceType":"Basic"})")).value();
-  }
-  return std::move(parsed).value();
-}
+Resource json(std::string_view text) { return test::resourceOrFail(parseJson(text)); }
 
 Resource roundTrip(const Resource& resource) {
-  Result<Resource> loaded = fromCompactTree(toCompactTree(resource));
-  EXPECT_TRUE(loaded.ok()) << loaded.status().toString();
-  if (!loaded.ok()) {
-    return std::move(parseJson(R"({"resourceType":"Basic"})")).value();
-  }
-  return std::move(loaded).value();
+  return test::resourceOrFail(fromCompactTree(toCompactTree(resource)));
 }
 
 // Every node's path (document order), with the value and resource type: order-sensitive, unlike

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "gateway/fhir/Resource.h"
+#include "tests/unit/gateway/fhir/ResourceOrFail.h"
 #include "tests/support/TestSupport.h"
 
 namespace gw::fhir {
@@ -17,12 +18,7 @@ namespace {
 constexpr char kNs[] = "xmlns=\"http://hl7.org/fhir\"";
 
 Resource parseOk(std::string_view xml, const ParseLimits& limits = {}) {
-  Result<Resource> parsed = parseXml(xml, limits);
-  if (!parsed.ok()) {
-    ADD_FAILURE() << parsed.status().toString();
-    return std::move(parseJson(R"({"resourceType":"Basic"})")).value();
-  }
-  return std::move(parsed).value();
+  return test::resourceOrFail(parseXml(xml, limits));
 }
 
 std::string parseError(std::string_view xml, const ParseLimits& limits = {}) {

@@ -194,8 +194,8 @@ Result<std::shared_ptr<MessageStore>> openMessageStore(const std::string& config
   return std::shared_ptr<MessageStore>(std::make_shared<SqliteMessageStore>(sqlite));
 }
 
-int failWith(const Status& status) {
-  std::cerr << "messages: " << status.toString() << "\n";
+int failWith(const Status& status, const char* command = "messages") {
+  std::cerr << command << ": " << status.toString() << "\n";
   switch (status.code()) {
     case StatusCode::InvalidArgument:
       return kExitConfigError;
@@ -347,16 +347,17 @@ int listSubscriptions(const std::string& config_path, const std::string& format)
   GatewayConfig config;
   Result<StorePtr> store = openFromConfig(config_path, config);
   if (!store.ok()) {
-    return failWith(store.status());
+    return failWith(store.status(), "subscriptions");
   }
   auto sqlite = std::dynamic_pointer_cast<SqliteStore>(*store);
   if (!sqlite) {
-    return failWith(Status::internal("the configured store keeps no subscription state"));
+    return failWith(Status::internal("the configured store keeps no subscription state"),
+                    "subscriptions");
   }
   Result<std::vector<SubscriptionRecord>> subscriptions =
       SqliteFhirClientState(sqlite).listSubscriptions();
   if (!subscriptions.ok()) {
-    return failWith(subscriptions.status());
+    return failWith(subscriptions.status(), "subscriptions");
   }
   const bool tsv = format == "tsv";
   if (tsv) {

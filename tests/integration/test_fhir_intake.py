@@ -764,6 +764,10 @@ class FhirIntakeTest(FhirTestCase):
         self.assertIn("event 5..6 (2 events, noticed on query-status)", row["last_gap"])
         table = run_cli("subscriptions", "list", "--config", self.config_path, check=True).stdout
         self.assertIn(b"Subscription/admissions", table)
+        self.assertNoPhi(table)
+        missing = run_cli("subscriptions", "list", "--config", os.path.join(self.dir, "none.json"))
+        self.assertEqual(missing.returncode, 78, missing.stderr)
+        self.assertIn(b"none.json", missing.stderr)
         rows = list_messages(self.config_path)
         self.assertEqual(sorted(r[3] for r in rows),
                          ["https://ehr.example.invalid/fhir/Subscription/admissions#1",

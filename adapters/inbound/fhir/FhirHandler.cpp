@@ -9,6 +9,7 @@
 #include <ctime>
 #include <map>
 #include <mutex>
+#include <set>
 #include <fstream>
 #include <sstream>
 
@@ -124,21 +125,28 @@ bool startsWithIgnoreCase(std::string_view text, std::string_view prefix) {
 
 // Used token ids in this process only: without a durable ledger (tests, a store without the
 // table), replays are still refused until the process restarts. Bounded by the tokens' lifetime
-// (at most max_token_lifetime_seconds plus leeway), pruned on every use.
+// (at most max_token_lifetime_seconds plus leeway): expired ids are dropped, oldest first.
 class MemoryTokenLedger final : public TokenReplayLedger {
  public:
   Result<bool> firstUse(const std::string& client, const std::string& jti, SystemTime expires_at,
                         SystemTime now) override {
     std::lock_guard<std::mutex> lock(mutex_);
-    for (auto it = seen_.begin(); it != seen_.end();) {
-      it = it->second < now ? seen_.erase(it) : std::next(it);
+    while (!by_expiry_.empty() && by_expiry_.begin()->first < now) {
+      seen_.erase(by_expiry_.begin()->second);
+      by_expiry_.erase(by_expiry_.begin());
     }
-    return seen_.emplace(client + '\x1f' + jti, expires_at).second;
+    std::string key = client + '\x1f' + jti;
+    if (!seen_.insert(key).second) {
+      return false;
+    }
+    by_expiry_.emplace(expires_at, std::move(key));
+    return true;
   }
 
  private:
   std::mutex mutex_;
-  std::map<std::string, SystemTime> seen_;
+  std::set<std::string> seen_;
+  std::multimap<SystemTime, std::string> by_expiry_;
 };
 
 }  // namespace

@@ -54,11 +54,12 @@ TEST(XmlParserTest, ValueAttributesAndRepetitions) {
   EXPECT_EQ(root.childValue("birthDate"), "1970-03-30");
 }
 
-// Regression: a value longer than the current text chunk but below the own-chunk threshold
-// (4 KiB < size <= 16 KiB) was copied past the end of its chunk.
+// Regression: a value longer than the next text chunk but below the own-chunk threshold (16 KiB)
+// was copied past the end of that chunk: after the names filled part of the first 4 KiB chunk,
+// 9000 bytes went into an 8 KiB one (AddressSanitizer: heap-buffer-overflow).
 TEST(XmlParserTest, ValuesBetweenFourAndSixteenKibStayWhole) {
-  const std::string first(5000, 'a');
-  const std::string second(12000, 'b');
+  const std::string first(9000, 'a');
+  const std::string second(16000, 'b');
   const std::string xml = std::string("<Patient ") + kNs + "><id value=\"" + first +
                           "\"/><gender value=\"" + second + "\"/></Patient>";
   const Resource r = parseOk(xml);

@@ -167,6 +167,12 @@ std::optional<RequestProblem> classifyNotification(const fhir::Resource& resourc
                    at + ".parameter.where(name = 'subscription')");
   }
   info.subscription = std::string(parameterValue(*subscription));
+  // The reference names the subscription in the store's records (and the event ids of its
+  // notifications): a URL, never a document.
+  if (info.subscription.size() > 200) {
+    return problem(422, "too-long", "the subscription reference is longer than 200 characters",
+                   at + ".parameter.where(name = 'subscription')");
+  }
   const std::string_view type = parameterValue(*parameter(status, "type"));
   const std::string type_expression = at + ".parameter.where(name = 'type')";
   if (type == "handshake") {

@@ -219,6 +219,19 @@ TEST(FhirEventNotificationTest, QueryStatusNeedsAStatusAndQueryEventItsEvents) {
   EXPECT_EQ(events.control_id, "Subscription/s#2-3");
   EXPECT_EQ(events.message_type, "notification/query-event");
 
+  FhirEventInfo long_reference;
+  const std::optional<RequestProblem> too_long = classify(
+      std::move(fhir::parseJson(
+                    R"({"resourceType":"Bundle","type":"history","entry":[{"resource":{
+        "resourceType":"Parameters","parameter":[{"name":"subscription","valueReference":{
+        "reference":"Subscription/)" +
+                    std::string(200, 's') + R"("}},{"name":"type","valueCode":"heartbeat"}]}}]})"))
+          .value(),
+      Route::Bundle, "", long_reference);
+  ASSERT_TRUE(too_long);
+  EXPECT_EQ(too_long->status, 422);
+  EXPECT_EQ(too_long->expression, "Bundle.entry[0].resource.parameter.where(name = 'subscription')");
+
   FhirEventInfo bare;
   const std::optional<RequestProblem> q = classify(
       bundle(R"({"name":"type","valueCode":"query-event"},

@@ -176,6 +176,8 @@ def expected_outcome(c):
             subscription = parameter(status, "subscription")
             if not subscription or not parameter_value(subscription):
                 return 422, None
+            if len(parameter_value(subscription)) > 200:
+                return 422, None
             kind = parameter_value(parameter(status, "type"))
             since = parameter(status, "events-since-subscription-start")
             if since is not None and not str(parameter_value(since) or "").isdigit():

@@ -7,7 +7,12 @@
 //                          when a Bundle has no id), metadata,
 //   - BM_ParseAndExtract:  parse, then read patient, encounter and results the way a mapping does
 //                          (FHIRPath compiled once; references resolved inside the Bundle),
-//   - BM_ParseAndExtractDirect: the same fields read straight from the tree (no FHIRPath).
+//   - BM_ParseAndExtractDirect: the same fields read straight from the tree (no FHIRPath),
+//   - BM_ToCompactTree:    what intake adds after the parse: the compact tree the mapper loads
+//                          (gateway/fhir/CompactTree.h), MB/s of the JSON it stands for,
+//   - BM_LoadCompactOnly / BM_LoadCompactAndExtract: the mapper's side, loading the stored
+//                          compact tree instead of parsing the JSON again (compare with
+//                          BM_ParseOnly / BM_ParseAndExtract of the same run).
 // Target: >= 300 MB/s for parse + extract.
 //
 // Usage: fhir_bench [corpus_dir] [--benchmark_min_time=1 ...]; the corpus comes from the first
@@ -24,6 +29,7 @@
 #include <vector>
 
 #include "adapters/inbound/fhir/FhirEvent.h"
+#include "gateway/fhir/CompactTree.h"
 #include "gateway/fhir/FhirPath.h"
 #include "gateway/fhir/Resource.h"
 
@@ -32,6 +38,12 @@ namespace {
 std::vector<std::string>& bundles() {
   static std::vector<std::string> files;
   return files;
+}
+
+// The compact tree of each bundle, as intake stores it (opened).
+std::vector<std::string>& compactTrees() {
+  static std::vector<std::string> trees;
+  return trees;
 }
 
 std::size_t totalBytes() {
@@ -58,6 +70,7 @@ bool loadCorpus(const std::filesystem::path& dir) {
     gw::Result<gw::fhir::Resource> parsed = gw::fhir::parseJson(bytes.str());
     if (parsed.ok() && parsed->isBundle()) {
       bundles().push_back(bytes.str());
+      compactTrees().push_back(gw::fhir::toCompactTree(*parsed));
     }
   }
   return !bundles().empty();
@@ -144,31 +157,38 @@ void BM_ParseAndClassify(benchmark::State& state) {
 }
 BENCHMARK(BM_ParseAndClassify)->Unit(benchmark::kMillisecond);
 
+// Patient, encounter and results of one bundle through the compiled FHIRPaths; values found.
+std::size_t extractPaths(const gw::fhir::Resource& resource,
+                         const std::vector<CompiledType>& compiled) {
+  std::size_t values = 0;
+  const gw::fhir::EvalContext context{&resource};
+  for (const gw::fhir::Node* entry : resource.entries()) {
+    const gw::fhir::Node* r = gw::fhir::Resource::entryResource(*entry);
+    if (r == nullptr) {
+      continue;
+    }
+    for (const CompiledType& typed : compiled) {
+      if (r->resourceType() != typed.type) {
+        continue;
+      }
+      for (const gw::fhir::FhirPath& path : typed.paths) {
+        gw::Result<gw::fhir::Collection> result = path.evaluate(*r, context);
+        values += result.ok() ? result->size() : 0;
+        benchmark::DoNotOptimize(result);
+      }
+    }
+  }
+  return values;
+}
+
 void BM_ParseAndExtract(benchmark::State& state) {
   const std::vector<CompiledType> compiled = compiledPaths();
   std::size_t values = 0;
   for (auto _ : state) {
     for (const std::string& bytes : bundles()) {
       gw::Result<gw::fhir::Resource> resource = gw::fhir::parseJson(bytes);
-      if (!resource.ok()) {
-        continue;
-      }
-      const gw::fhir::EvalContext context{&*resource};
-      for (const gw::fhir::Node* entry : resource->entries()) {
-        const gw::fhir::Node* r = gw::fhir::Resource::entryResource(*entry);
-        if (r == nullptr) {
-          continue;
-        }
-        for (const CompiledType& typed : compiled) {
-          if (r->resourceType() != typed.type) {
-            continue;
-          }
-          for (const gw::fhir::FhirPath& path : typed.paths) {
-            gw::Result<gw::fhir::Collection> result = path.evaluate(*r, context);
-            values += result.ok() ? result->size() : 0;
-            benchmark::DoNotOptimize(result);
-          }
-        }
+      if (resource.ok()) {
+        values += extractPaths(*resource, compiled);
       }
     }
   }
@@ -258,6 +278,54 @@ void BM_ParseAndExtractDirect(benchmark::State& state) {
       static_cast<double>(values) / static_cast<double>(state.iterations());
 }
 BENCHMARK(BM_ParseAndExtractDirect)->Unit(benchmark::kMillisecond);
+
+void BM_ToCompactTree(benchmark::State& state) {
+  std::vector<gw::fhir::Resource> parsed;
+  for (const std::string& bytes : bundles()) {
+    parsed.push_back(std::move(gw::fhir::parseJson(bytes)).value());
+  }
+  std::size_t form_bytes = 0;
+  for (auto _ : state) {
+    form_bytes = 0;
+    for (const gw::fhir::Resource& resource : parsed) {
+      const std::string form = gw::fhir::toCompactTree(resource);
+      form_bytes += form.size();
+      benchmark::DoNotOptimize(form);
+    }
+  }
+  setCounters(state);
+  state.counters["form_bytes_per_json_byte"] =
+      static_cast<double>(form_bytes) / static_cast<double>(totalBytes());
+}
+BENCHMARK(BM_ToCompactTree)->Unit(benchmark::kMillisecond);
+
+void BM_LoadCompactOnly(benchmark::State& state) {
+  for (auto _ : state) {
+    for (const std::string& form : compactTrees()) {
+      gw::Result<gw::fhir::Resource> resource = gw::fhir::fromCompactTree(form);
+      benchmark::DoNotOptimize(resource);
+    }
+  }
+  setCounters(state);  // MB/s of the JSON the forms stand for, comparable with BM_ParseOnly
+}
+BENCHMARK(BM_LoadCompactOnly)->Unit(benchmark::kMillisecond);
+
+void BM_LoadCompactAndExtract(benchmark::State& state) {
+  const std::vector<CompiledType> compiled = compiledPaths();
+  std::size_t values = 0;
+  for (auto _ : state) {
+    for (const std::string& form : compactTrees()) {
+      gw::Result<gw::fhir::Resource> resource = gw::fhir::fromCompactTree(form);
+      if (resource.ok()) {
+        values += extractPaths(*resource, compiled);
+      }
+    }
+  }
+  setCounters(state);
+  state.counters["values_per_pass"] =
+      static_cast<double>(values) / static_cast<double>(state.iterations());
+}
+BENCHMARK(BM_LoadCompactAndExtract)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

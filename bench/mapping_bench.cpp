@@ -2,7 +2,9 @@
 // Mapping engine throughput on pre-parsed events with the shipped mappings/: match + extract +
 // policies (in-memory PolicyState) + render, one core. Events: the discharge, result and
 // appointment samples (HL7 v2) and a FHIR DiagnosticReport Bundle from the golden cases.
-// In the same run, for reference: parsing the same HL7 events (the step before mapping), and a
+// In the same run, for reference: parsing the same HL7 events (the step before mapping), parsing
+// the FHIR event's JSON and loading its stored compact tree instead (what the mapper does since
+// issue 4: gateway/fhir/CompactTree.h), and a
 // naive engine that compiles its Mustache templates for every event (as a script-per-event
 // integration would), rendering the same discharge message.
 //
@@ -15,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "gateway/fhir/CompactTree.h"
 #include "gateway/fhir/Resource.h"
 #include "gateway/hl7/Message.h"
 #include "gateway/mapping/MappingEngine.h"
@@ -42,6 +45,7 @@ struct Fixture {
   std::vector<std::string> hl7_bytes;
   std::vector<hl7::Message> hl7;
   std::string fhir_bytes;
+  std::string fhir_compact;
   std::optional<fhir::Resource> fhir;
   std::vector<std::unique_ptr<EventView>> views;
 
@@ -63,6 +67,7 @@ struct Fixture {
     fhir_bytes =
         readFile(root + "/tests/data/mappings/lab-results-fhir/diagnostic_report_final.json");
     fhir.emplace(std::move(fhir::parseJson(fhir_bytes)).value());
+    fhir_compact = fhir::toCompactTree(*fhir);
     for (const hl7::Message& m : hl7) {
       views.push_back(std::make_unique<Hl7EventView>(m));
     }
@@ -127,6 +132,30 @@ void BM_ReferenceParseHl7(benchmark::State& state) {
       static_cast<double>(state.iterations() * f.hl7_bytes.size()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_ReferenceParseHl7);
+
+// Reference: what the mapper did for a FHIR event before issue 4 (parse the stored JSON) ...
+void BM_ReferenceParseFhir(benchmark::State& state) {
+  Fixture& f = fixture();
+  for (auto _ : state) {
+    Result<fhir::Resource> r = fhir::parseJson(f.fhir_bytes);
+    benchmark::DoNotOptimize(r.ok());
+  }
+  state.counters["events/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_ReferenceParseFhir);
+
+// ... and what it does now (load the compact tree intake stored).
+void BM_ReferenceLoadFhirCompact(benchmark::State& state) {
+  Fixture& f = fixture();
+  for (auto _ : state) {
+    Result<fhir::Resource> r = fhir::fromCompactTree(f.fhir_compact);
+    benchmark::DoNotOptimize(r.ok());
+  }
+  state.counters["events/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_ReferenceLoadFhirCompact);
 
 // Baseline: a naive engine that reads fields and compiles the three discharge templates for
 // every event, then renders them (no policies, no keys).

@@ -35,6 +35,10 @@ struct InboundEventMetadata {
 // and never logged.
 struct InboundEvent : InboundEventMetadata {
   std::string payload;               // original bytes (PHI)
+  // Optional: what the adapter already parsed, in a compact form the mapper loads instead of
+  // parsing `payload` again (FHIR: gw::fhir::toCompactTree). PHI like the payload: stored only
+  // sealed, beside it; the payload stays the record. Empty when the adapter keeps none.
+  std::string parsed_form;
 };
 
 // What intake answers once an event is durable.

@@ -119,6 +119,18 @@ class MessageStore {
   // of the mapping outcome, not as an operator view.
   virtual Result<std::string> sealedEventPayload(std::int64_t event_id) = 0;
 
+  // What the mapper reads of an inbound event: the sealed payload and, when intake stored one,
+  // the sealed parsed form (InboundEvent::parsed_form; "" when none). Errors as
+  // sealedEventPayload(). The default reads the payload only.
+  struct SealedEventForms {
+    std::string payload;
+    std::string parsed_form;
+  };
+  virtual Result<SealedEventForms> sealedEventForMapping(std::int64_t event_id) {
+    GW_ASSIGN_OR_RETURN(std::string payload, sealedEventPayload(event_id));
+    return SealedEventForms{std::move(payload), std::string()};
+  }
+
   // Marks the event and stores new messages and transitions in one transaction. The event must
   // still be `received` or `held` (re-mapping after a fix); otherwise FailedPrecondition and
   // nothing changes.

@@ -25,7 +25,15 @@ struct NewInboundEvent : InboundEventMetadata {
   SystemTime received_at;
   std::uint64_t payload_bytes = 0;   // plaintext size
   std::string sealed_payload;        // PayloadCipher output (opaque)
+  // InboundEvent::parsed_form sealed with parsedFormAssociatedData(dedupe_key); "" when none.
+  std::string sealed_parsed_form;
 };
+
+// The associated data that binds a sealed parsed form to its event (and keeps it from being
+// opened as the payload, which is sealed with the bare dedupe key).
+inline std::string parsedFormAssociatedData(const std::string& dedupe_key) {
+  return dedupe_key + "\x1fparsed-form";
+}
 
 // A stored event's metadata (no PHI).
 struct InboundEventRecord : InboundEventMetadata {

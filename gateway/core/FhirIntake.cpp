@@ -74,6 +74,15 @@ Result<IntakeReceipt> FhirIntake::accept(InboundEvent event, Deadline deadline) 
     failed_.fetch_add(1);
     return sealed.status().withContext("sealing the payload");
   }
+  if (!event.parsed_form.empty()) {
+    Result<std::string> sealed_form =
+        cipher_->seal(event.parsed_form, parsedFormAssociatedData(record.dedupe_key));
+    if (!sealed_form.ok()) {
+      failed_.fetch_add(1);
+      return sealed_form.status().withContext("sealing the parsed form");
+    }
+    record.sealed_parsed_form = std::move(sealed_form).value();
+  }
   static_cast<InboundEventMetadata&>(record) = std::move(event);  // metadata only
   record.received_at = clock_->now();
   record.payload_bytes = payload_bytes;

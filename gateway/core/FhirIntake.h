@@ -26,6 +26,9 @@ struct FhirIntakeSettings {
 // returns OK only after the store commit, the payload (the original request bytes, PHI) is
 // sealed with the PayloadCipher on the caller's thread with the dedupe key as associated data,
 // and a resend of a committed dedupe key is answered from the earlier event (duplicate=true).
+// The adapter's parsed form (InboundEvent::parsed_form, the compact tree of the resource) is
+// sealed the same way (associated data parsedFormAssociatedData(dedupe key)) and committed in
+// the same transaction, so the mapper loads it instead of parsing the payload again.
 //
 // How a FHIR event fills InboundEventMetadata (set by the FHIR adapter, checked here):
 //   source               EventSource::Fhir

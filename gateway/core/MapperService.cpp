@@ -111,12 +111,21 @@ Status MapperService::mapOne(const InboundEventRecord& event) {
     outcome.transitions.clear();
   };
 
-  Result<std::string> sealed = messages_->sealedEventPayload(event.id);
+  Result<MessageStore::SealedEventForms> sealed = messages_->sealedEventForMapping(event.id);
   if (!sealed.ok() && sealed.status().code() != StatusCode::NotFound) {
     return sealed.status();
   }
-  Result<std::string> payload =
-      sealed.ok() ? cipher_->open(*sealed, event.dedupe_key) : Result<std::string>(sealed.status());
+  Result<std::string> payload = sealed.ok() ? cipher_->open(sealed->payload, event.dedupe_key)
+                                            : Result<std::string>(sealed.status());
+  // The parsed form only saves work: one that cannot be opened is ignored (the payload is parsed).
+  std::string parsed_form;
+  if (payload.ok() && !sealed->parsed_form.empty()) {
+    Result<std::string> opened =
+        cipher_->open(sealed->parsed_form, parsedFormAssociatedData(event.dedupe_key));
+    if (opened.ok()) {
+      parsed_form = std::move(opened).value();
+    }
+  }
   EventMapperPtr mapper;
   {
     std::lock_guard<std::mutex> lock(mapper_mu_);
@@ -127,7 +136,7 @@ Status MapperService::mapOne(const InboundEventRecord& event) {
   } else if (!mapper) {
     hold("no mappings are loaded");
   } else {
-    Result<MappingDraft> draft = mapper->map(event, *payload);
+    Result<MappingDraft> draft = mapper->mapStored(event, *payload, parsed_form);
     if (!draft.ok()) {
       hold("mapping error: " + draft.status().message());
     } else {

@@ -39,6 +39,14 @@ class EventMapper {
  public:
   virtual ~EventMapper() = default;
   virtual Result<MappingDraft> map(const InboundEventRecord& event, std::string_view payload) = 0;
+  // As map(), given also the parsed form intake stored with the event (InboundEvent::parsed_form,
+  // opened; "" when there is none or it could not be opened). A mapper that can load it skips
+  // parsing `payload`; the default ignores it.
+  virtual Result<MappingDraft> mapStored(const InboundEventRecord& event, std::string_view payload,
+                                         std::string_view parsed_form) {
+    (void)parsed_form;
+    return map(event, payload);
+  }
 };
 
 using EventMapperPtr = std::shared_ptr<EventMapper>;

@@ -145,8 +145,12 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const GatewayConfig& config, Cl
   }
   if (config.fhir.enabled) {
     gateway->fhir_intake_ = std::make_shared<FhirIntake>(gateway->store_, cipher, gateway->clock_);
-    Result<InboundAdapterPtr> fhir = makeFhirAdapter(config.fhir, *gateway->fhir_intake_,
-                                                     gateway->store_.get(), gateway->clock_);
+    if (auto sqlite = std::dynamic_pointer_cast<SqliteStore>(gateway->store_)) {
+      gateway->fhir_client_state_ = std::make_shared<SqliteFhirClientState>(sqlite);
+    }
+    Result<InboundAdapterPtr> fhir = makeFhirAdapter(
+        config.fhir, *gateway->fhir_intake_, gateway->store_.get(), gateway->clock_,
+        gateway->fhir_client_state_.get(), gateway->fhir_client_state_.get());
     if (!fhir.ok()) {
       return fhir.status().withContext("inbound.fhir");
     }

@@ -20,6 +20,7 @@
 #include "gateway/daemon/GatewayConfig.h"
 #include "gateway/http/HttpServer.h"
 #include "gateway/mapping/PolicyState.h"
+#include "gateway/store/sqlite/SqliteFhirClientState.h"
 
 namespace gw {
 namespace inbox {
@@ -79,6 +80,9 @@ class Gateway {
   std::unique_ptr<AtnaSink> atna_sink_;  // null unless audit.atna.enabled
   std::vector<InboundAdapterPtr> adapters_;
   std::shared_ptr<FhirIntake> fhir_intake_;
+  // Used token ids and subscription state of the FHIR clients (SQLite store only); declared
+  // before the adapter, which uses it, so it is destroyed after it.
+  std::shared_ptr<SqliteFhirClientState> fhir_client_state_;
   InboundAdapterPtr fhir_adapter_;  // started after the MLLP listeners, stopped before them
 
   // Outbound half: mapper thread, delivery workers, retention, the inbox pages.

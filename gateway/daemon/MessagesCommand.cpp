@@ -8,6 +8,7 @@
 
 #include "gateway/daemon/Gateway.h"
 #include "gateway/daemon/GatewayConfig.h"
+#include "gateway/store/sqlite/SqliteFhirClientState.h"
 #include "gateway/store/sqlite/SqliteMessageStore.h"
 
 namespace gw {
@@ -193,8 +194,8 @@ Result<std::shared_ptr<MessageStore>> openMessageStore(const std::string& config
   return std::shared_ptr<MessageStore>(std::make_shared<SqliteMessageStore>(sqlite));
 }
 
-int failWith(const Status& status) {
-  std::cerr << "messages: " << status.toString() << "\n";
+int failWith(const Status& status, const char* command = "messages") {
+  std::cerr << command << ": " << status.toString() << "\n";
   switch (status.code()) {
     case StatusCode::InvalidArgument:
       return kExitConfigError;
@@ -339,6 +340,53 @@ int closeWork(const std::string& config_path, std::int64_t id, const std::string
     return failWith(closed);
   }
   std::cout << "work item " << id << " done\n";
+  return 0;
+}
+
+int listSubscriptions(const std::string& config_path, const std::string& format) {
+  GatewayConfig config;
+  Result<StorePtr> store = openFromConfig(config_path, config);
+  if (!store.ok()) {
+    return failWith(store.status(), "subscriptions");
+  }
+  auto sqlite = std::dynamic_pointer_cast<SqliteStore>(*store);
+  if (!sqlite) {
+    return failWith(Status::internal("the configured store keeps no subscription state"),
+                    "subscriptions");
+  }
+  Result<std::vector<SubscriptionRecord>> subscriptions =
+      SqliteFhirClientState(sqlite).listSubscriptions();
+  if (!subscriptions.ok()) {
+    return failWith(subscriptions.status(), "subscriptions");
+  }
+  const bool tsv = format == "tsv";
+  if (tsv) {
+    std::cout << "client\tsubscription\tevents\tgaps\tmissed\tlast_type\tstatus\tupdated\t"
+                 "last_gap\n";
+  } else {
+    std::cout << std::left << std::setw(14) << "CLIENT" << std::setw(36) << "SUBSCRIPTION"
+              << std::setw(8) << "EVENTS" << std::setw(6) << "GAPS" << std::setw(8) << "MISSED"
+              << std::setw(20) << "LAST TYPE" << std::setw(10) << "STATUS" << std::setw(22)
+              << "UPDATED (UTC)"
+              << "LAST GAP\n";
+  }
+  for (const SubscriptionRecord& r : *subscriptions) {
+    if (tsv) {
+      std::cout << tsvSafe(r.client) << '\t' << tsvSafe(r.subscription) << '\t' << r.highest_event
+                << '\t' << r.gaps << '\t' << r.missed_events << '\t' << tsvSafe(r.last_type)
+                << '\t' << tsvSafe(r.last_status) << '\t' << isoTime(r.updated_at) << '\t'
+                << tsvSafe(r.last_gap) << '\n';
+    } else {
+      std::cout << std::left << std::setw(14) << tsvSafe(r.client) << std::setw(36)
+                << tsvSafe(r.subscription) << std::setw(8) << r.highest_event << std::setw(6)
+                << r.gaps << std::setw(8) << r.missed_events << std::setw(20)
+                << tsvSafe(r.last_type) << std::setw(10)
+                << (r.last_status.empty() ? "-" : tsvSafe(r.last_status)) << std::setw(22)
+                << isoTime(r.updated_at) << (r.last_gap.empty() ? "-" : tsvSafe(r.last_gap))
+                << '\n';
+    }
+  }
+  std::cout.flush();
   return 0;
 }
 

@@ -59,4 +59,9 @@ int listWork(const std::string& config_path, const std::string& format);
 int closeWork(const std::string& config_path, std::int64_t id, const std::string& reason,
               const std::string& actor);
 
+// `gateway subscriptions list`: the FHIR Subscriptions (R5 Backport) the gateway has heard of,
+// per client: highest event number (eventsSinceSubscriptionStart), gaps and missed events, the
+// latest gap warning, notification type and status. Metadata only (no PHI).
+int listSubscriptions(const std::string& config_path, const std::string& format);
+
 }  // namespace gw

@@ -114,6 +114,16 @@ int main(int argc, char** argv) {
   work_done->add_option("id", work_id, "Work item id from `work list`")->required();
   work_done->add_option("--reason", work_reason, "What was done (audited)")->required();
 
+  CLI::App* subscriptions =
+      app.add_subcommand("subscriptions", "FHIR subscriptions heard of (counters, gap warnings)");
+  subscriptions->require_subcommand(1);
+  std::string subscriptions_format = "table";
+  CLI::App* subscriptions_list = subscriptions->add_subcommand(
+      "list", "Per client and subscription: events, gaps, latest warning (no PHI)");
+  subscriptions_list->add_option("-c,--config", config_path, "Config file")->capture_default_str();
+  subscriptions_list->add_option("--format", subscriptions_format, "table or tsv")
+      ->capture_default_str()->check(CLI::IsMember({"table", "tsv"}));
+
   CLI::App* audit = app.add_subcommand("audit", "Tamper-evident audit trail");
   audit->require_subcommand(1);
   CLI::App* verify = audit->add_subcommand(
@@ -193,6 +203,9 @@ int main(int argc, char** argv) {
   }
   if (*work_done) {
     return gw::closeWork(config_path, work_id, work_reason, currentUser());
+  }
+  if (*subscriptions_list) {
+    return gw::listSubscriptions(config_path, subscriptions_format);
   }
   if (*audit_export) {
     return gw::auditExport(config_path, export_output);

@@ -108,6 +108,8 @@ char* TreeBuilder::allocate(std::size_t size) {
   if (s.text_chunks.empty() || s.text_chunk_size - s.text_chunk_used < size) {
     s.text_chunk_size =
         s.text_chunk_size == 0 ? kFirstTextChunk : std::min(s.text_chunk_size * 2, kMaxTextChunk);
+    // Text between the first chunk's size and the own-chunk threshold must still fit.
+    s.text_chunk_size = std::max(s.text_chunk_size, size);
     s.text_chunks.emplace_back(new char[s.text_chunk_size]);
     s.text_chunk_used = 0;
   }

@@ -3,6 +3,7 @@
 
 #include <utility>
 
+#include "gateway/fhir/CompactTree.h"
 #include "gateway/fhir/Resource.h"
 #include "gateway/hl7/Message.h"
 
@@ -122,6 +123,12 @@ EngineEventMapper::EngineEventMapper(std::shared_ptr<const mapping::MappingSet> 
 
 Result<MappingDraft> EngineEventMapper::map(const InboundEventRecord& event,
                                             std::string_view payload) {
+  return mapStored(event, payload, std::string_view());
+}
+
+Result<MappingDraft> EngineEventMapper::mapStored(const InboundEventRecord& event,
+                                                  std::string_view payload,
+                                                  std::string_view parsed_form) {
   mapping::MapContext context;
   context.event_id = event.id;
   context.pseudonym_key = pseudonym_key_;
@@ -132,8 +139,16 @@ Result<MappingDraft> EngineEventMapper::map(const InboundEventRecord& event,
     GW_ASSIGN_OR_RETURN(mapping::MappingResult result, engine_.map(*set_, view, context));
     return toDraft(std::move(result));
   }
-  GW_ASSIGN_OR_RETURN(fhir::Resource resource,
-                      looksLikeXml(payload) ? fhir::parseXml(payload) : fhir::parseJson(payload));
+  Result<fhir::Resource> loaded = parsed_form.empty()
+                                      ? Result<fhir::Resource>(Status::notFound("no parsed form"))
+                                      : fhir::fromCompactTree(parsed_form);
+  if (loaded.ok()) {
+    ++loaded_;
+  } else {
+    ++parsed_;
+    loaded = looksLikeXml(payload) ? fhir::parseXml(payload) : fhir::parseJson(payload);
+  }
+  GW_ASSIGN_OR_RETURN(fhir::Resource resource, std::move(loaded));
   const mapping::FhirEventView view(resource);
   GW_ASSIGN_OR_RETURN(mapping::MappingResult result, engine_.map(*set_, view, context));
   return toDraft(std::move(result));

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -35,8 +37,8 @@ class StorePolicyState final : public mapping::PolicyState {
   MessageStorePtr store_;
 };
 
-// Runs the mapping engine for the mapper thread: parses the stored payload by its source (HL7 v2,
-// FHIR JSON or XML), evaluates the current MappingSet and turns the result into a MappingDraft.
+// Runs the mapping engine for the mapper thread: loads the parsed form intake stored (FHIR) or
+// parses the stored payload by its source (HL7 v2, FHIR JSON or XML), evaluates the current MappingSet and turns the result into a MappingDraft.
 // Earlier messages are retracted/superseded only while they are pending, held or waiting for a
 // retry; one a worker is sending right now is left alone (the skip is reported by the store).
 class EngineEventMapper final : public EventMapper {
@@ -45,6 +47,18 @@ class EngineEventMapper final : public EventMapper {
                     std::string pseudonym_key, std::shared_ptr<const mapping::PolicyState> state);
 
   Result<MappingDraft> map(const InboundEventRecord& event, std::string_view payload) override;
+  // FHIR events with a parsed form (gw::fhir::toCompactTree) are loaded from it, not parsed;
+  // a form that does not load falls back to parsing the payload. HL7 v2 is always indexed from
+  // the payload (hl7::Message::parse only indexes the bytes; adapters/inbound/fhir/README.md).
+  Result<MappingDraft> mapStored(const InboundEventRecord& event, std::string_view payload,
+                                 std::string_view parsed_form) override;
+
+  // How many FHIR events were loaded from their parsed form / parsed from the payload.
+  struct Stats {
+    std::uint64_t loaded = 0;
+    std::uint64_t parsed = 0;
+  };
+  Stats stats() const { return {loaded_.load(), parsed_.load()}; }
 
   const mapping::MappingSet& mappingSet() const { return *set_; }
 
@@ -54,6 +68,8 @@ class EngineEventMapper final : public EventMapper {
   const std::string pseudonym_key_;
   const std::shared_ptr<const mapping::PolicyState> state_;
   const mapping::MappingEngine engine_;
+  std::atomic<std::uint64_t> loaded_{0};
+  std::atomic<std::uint64_t> parsed_{0};
 };
 
 }  // namespace gw

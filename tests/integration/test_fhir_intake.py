@@ -176,21 +176,27 @@ def expected_outcome(c):
             subscription = parameter(status, "subscription")
             if not subscription or not parameter_value(subscription):
                 return 422, None
+            if len(parameter_value(subscription)) > 200:
+                return 422, None
             kind = parameter_value(parameter(status, "type"))
             since = parameter(status, "events-since-subscription-start")
             if since is not None and not str(parameter_value(since) or "").isdigit():
                 return 422, None
-            if kind in ("handshake", "heartbeat"):
-                return 200, "notification"
-            if kind != "event-notification":
+            if kind not in ("handshake", "heartbeat", "event-notification", "query-status",
+                            "query-event"):
                 return 422, None
+            sub_status = parameter(status, "status")
+            if kind == "query-status" and not (sub_status and parameter_value(sub_status)):
+                return 422, None  # sst-2
             numbers = [parameter_value(part) for p in status.get("parameter", [])
                        if value(p, "name") == "notification-event"
                        for part in p.get("part", []) if value(part, "name") == "event-number"]
             if any(not str(n or "").isdigit() for n in numbers):
                 return 422, None
-            if not numbers and since is None:
-                return 422, None
+            if kind in ("handshake", "heartbeat", "query-status"):
+                return 200, "notification"
+            if not numbers and (kind == "query-event" or since is None):
+                return 422, None  # sst-1
             return 200, "stored"
         return 200, "stored"
     if rtype not in SUPPORTED:
@@ -400,11 +406,12 @@ PATIENT_XML = (b'<Patient xmlns="http://hl7.org/fhir"><id value="pat-2"/><active
 
 
 def notification(kind, since=None, events=(), subscription="https://ehr.example.invalid/fhir/"
-                 "Subscription/admissions"):
+                 "Subscription/admissions", status="active"):
     params = [{"name": "subscription", "valueReference": {"reference": subscription}},
               {"name": "topic", "valueCanonical": "https://ehr.example.invalid/topics/admission"},
-              {"name": "status", "valueCode": "active"},
               {"name": "type", "valueCode": kind}]
+    if status:
+        params.append({"name": "status", "valueCode": status})
     if since is not None:
         params.append({"name": "events-since-subscription-start", "valueString": str(since)})
     for number in events:
@@ -441,6 +448,12 @@ class FhirTestCase(GatewayTestCase):
         scheme = "https" if settings.get("tls", {}).get("enabled") else "http"
         self.base = f"{scheme}://127.0.0.1:{self.gateway.port}/fhir"
         return self.gateway
+
+    def restart(self):
+        """Stops the gateway (SIGTERM) and starts it again on the same config and database."""
+        self.assertEqual(self.gateway.stop(), 0, self.gateway.read_log()[-2000:])
+        self.gateway.start()
+        self.base = re.sub(r":\d+/fhir$", f":{self.gateway.port}/fhir", self.base)
 
     def post(self, endpoint, data=None, file=None, content_type="application/fhir+json", **kw):
         return curl(self.base + "/" + endpoint, data=data, file=file, content_type=content_type,
@@ -709,6 +722,105 @@ class FhirIntakeTest(FhirTestCase):
         self.assertEqual(exported.count(b"subscription_gap"), 2, exported[-2000:])
         self.assertNoPhi(exported)
 
+    def subscriptions(self):
+        listed = run_cli("subscriptions", "list", "--format", "tsv", "--config", self.config_path,
+                         check=True).stdout.decode()
+        lines = [line.split("\t") for line in listed.splitlines() if line]
+        header, rows = lines[0], lines[1:]
+        return [dict(zip(header, row)) for row in rows]
+
+    def test_query_status_and_query_event_and_counters_that_survive_a_restart(self):
+        self.start_fhir()
+        self.assertOutcome(self.post("Bundle", notification("handshake", since=0)), 200)
+        self.assertEqual(self.post("Bundle", notification("event-notification", since=1,
+                                                          events=[1])).status, 200)
+        # The counters and the warning are durable: after a restart, event 4 reveals 2..3.
+        self.restart()
+        four = self.post("Bundle", notification("event-notification", since=4, events=[4]))
+        self.assertEqual(four.header("x-gateway-duplicate"), "false", four.body)
+        [row] = self.subscriptions()
+        self.assertEqual((row["client"], row["events"], row["gaps"], row["missed"],
+                          row["last_type"], row["status"]),
+                         ("local", "4", "1", "2", "event-notification", "active"))
+        self.assertIn("event 2..3 (2 events", row["last_gap"])
+        # query-status (the answer to a $status query) must carry the status (sst-2), is
+        # answered without storing anything, and counts like a heartbeat: 5..6 are missing.
+        self.assertOutcome(self.post("Bundle", notification("query-status", since=6, status="")),
+                           422, "required", "Bundle.entry[0].resource.parameter.where(name = "
+                           "'status')")
+        status = self.post("Bundle", notification("query-status", since=6, status="error"))
+        issue = self.assertOutcome(status, 200, "informational")
+        self.assertIn("query-status received", issue["diagnostics"])
+        self.assertIsNone(status.header("x-gateway-event-id"))
+        # query-event (events the EHR's $events returned) is stored, and fills the gap quietly.
+        self.assertOutcome(self.post("Bundle", notification("query-event", since=6)), 422,
+                           "required")
+        fetched = self.post("Bundle", notification("query-event", since=6, events=[5, 6]))
+        self.assertEqual(fetched.status, 200, fetched.body)
+        self.assertEqual(fetched.header("x-gateway-duplicate"), "false")
+        self.restart()
+        [row] = self.subscriptions()
+        # The status is the latest one sent (the query-event said "active" again).
+        self.assertEqual((row["events"], row["gaps"], row["missed"], row["last_type"],
+                          row["status"]), ("6", "2", "4", "query-event", "active"))
+        self.assertIn("event 5..6 (2 events, noticed on query-status)", row["last_gap"])
+        table = run_cli("subscriptions", "list", "--config", self.config_path, check=True).stdout
+        self.assertIn(b"Subscription/admissions", table)
+        self.assertNoPhi(table)
+        missing = run_cli("subscriptions", "list", "--config", os.path.join(self.dir, "none.json"))
+        self.assertEqual(missing.returncode, 78, missing.stderr)
+        self.assertIn(b"none.json", missing.stderr)
+        rows = list_messages(self.config_path)
+        self.assertEqual(sorted(r[3] for r in rows),
+                         ["https://ehr.example.invalid/fhir/Subscription/admissions#1",
+                          "https://ehr.example.invalid/fhir/Subscription/admissions#4",
+                          "https://ehr.example.invalid/fhir/Subscription/admissions#5-6"])
+        self.assertEqual(sorted(r[2] for r in rows),
+                         ["notification/event-notification", "notification/event-notification",
+                          "notification/query-event"])
+        exported = run_cli("audit", "export", "--format", "fhir", "--config", self.config_path,
+                           check=True).stdout
+        self.assertEqual(exported.count(b"subscription_gap"), 2, exported[-2000:])
+
+    def test_a_chunked_upload_arrives_whole(self):
+        corpus_or_skip(self)
+        # The largest corpus Bundle accepted at [base]/Bundle, sent with Transfer-Encoding:
+        # chunked (curl sends no Content-Length then), must be stored byte for byte.
+        candidates = []
+        for name in sorted(os.listdir(os.path.join(CORPUS_DIR, "fhir"))):
+            path = os.path.join(CORPUS_DIR, "fhir", name)
+            if not name.endswith(".json"):
+                continue
+            try:
+                c = canon_json(open(path, "rb").read())
+            except ValueError:
+                continue
+            if (c.get("@resourceType") == "Bundle" and
+                    value(c, "type") in ("collection", "transaction", "batch") and
+                    expected_outcome(c)[0] == 200):
+                candidates.append((os.path.getsize(path), path))
+        self.assertTrue(candidates)
+        size, path = max(candidates)
+        self.assertGreater(size, 64 * 1024)  # more than one read of curl's upload buffer
+        self.start_fhir()
+        reply = self.post("Bundle", file=path, headers=["Transfer-Encoding: chunked"],
+                          extra=["-v"])
+        self.assertEqual(reply.status, 200, reply.body[:500])
+        sent_headers = reply.stderr.lower().split(b"< http/1.1")[0]
+        self.assertIn(b"> transfer-encoding: chunked", sent_headers)
+        self.assertNotIn(b"> content-length:", sent_headers)
+        event_id = reply.header("x-gateway-event-id")
+        shown = run_cli("messages", "show", event_id, "--payload", "--reason",
+                        "integration test: chunked upload", "--config", self.config_path,
+                        check=True).stdout
+        stored = shown.split(b"---\n", 1)[1]
+        original = open(path, "rb").read().replace(b"\r", b"\n")
+        self.assertEqual(stored.rstrip(b"\n"), original.rstrip(b"\n"))
+        # The same file again without chunking is the same event (a resend).
+        again = self.post("Bundle", file=path)
+        self.assertEqual(again.header("x-gateway-event-id"), event_id)
+        self.assertEqual(again.header("x-gateway-duplicate"), "true")
+
 
 class FhirAuthTest(FhirTestCase):
     def start_secure(self, **tls):
@@ -788,6 +900,38 @@ class FhirAuthTest(FhirTestCase):
         # metadata needs no credentials.
         meta = curl(self.base + "/metadata", extra=["--cacert", os.path.join(d, "ca.pem")])
         self.assertEqual(meta.status, 200)
+
+    def test_a_replayed_token_and_a_long_lived_token_are_401(self):
+        self.start_secure()
+        d = self.dir
+        token = make_jwt(d, "rsa.key", "RS384", claims("ehr-rsa"))
+        self.assertEqual(self.secure_post(self.patient(1), token).status, 201)
+        replay = self.secure_post(self.patient(2), token)
+        issue = self.assertOutcome(replay, 401, "login")
+        self.assertIn("token replayed", issue["diagnostics"])
+        # SMART Backend Services: exp at most five minutes ahead, and no longer a lifetime.
+        for lifetime, extra in ((400, {}), (200, {"iat": int(time.time()) - 200})):
+            with self.subTest(lifetime=lifetime):
+                long_lived = make_jwt(d, "rsa.key", "RS384",
+                                      claims("ehr-rsa", lifetime=lifetime, **extra))
+                issue = self.assertOutcome(self.secure_post(self.patient(3), long_lived), 401,
+                                           "login")
+                self.assertIn("token lifetime too long", issue["diagnostics"])
+        no_jti = claims("ehr-rsa")
+        del no_jti["jti"]
+        issue = self.assertOutcome(
+            self.secure_post(self.patient(4), make_jwt(d, "rsa.key", "RS384", no_jti)), 401,
+            "login")
+        self.assertIn("token has no jti", issue["diagnostics"])
+        # A restart does not reopen the replay window (the jti is in the store until it expires).
+        self.restart()
+        issue = self.assertOutcome(self.secure_post(self.patient(2), token), 401, "login")
+        self.assertIn("token replayed", issue["diagnostics"])
+        fresh = make_jwt(d, "rsa.key", "RS384", claims("ehr-rsa"))
+        self.assertEqual(self.secure_post(self.patient(2), fresh).status, 201)
+        rows = list_messages(self.config_path)
+        self.assertEqual(sorted(r[3].split("#")[0] for r in rows),
+                         ["Patient/auth-1", "Patient/auth-2"])
 
     def test_required_client_certificate_refuses_the_handshake_without_one(self):
         self.start_secure(require_client_certificate=True)

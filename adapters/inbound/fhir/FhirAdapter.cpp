@@ -51,9 +51,12 @@ class FhirAdapter final : public InboundAdapter {
 }  // namespace
 
 Result<InboundAdapterPtr> makeFhirAdapter(const FhirSettings& settings, InboundSink& sink,
-                                          AuditStore* audit, ClockPtr clock) {
+                                          AuditStore* audit, ClockPtr clock,
+                                          TokenReplayLedger* tokens,
+                                          SubscriptionLedger* subscriptions) {
   GW_ASSIGN_OR_RETURN(std::unique_ptr<fhirin::FhirHandler> handler,
-                      fhirin::FhirHandler::create(settings, sink, audit, std::move(clock)));
+                      fhirin::FhirHandler::create(settings, sink, audit, std::move(clock), tokens,
+                                                  subscriptions));
   GW_ASSIGN_OR_RETURN(std::unique_ptr<http::HttpServer> server,
                       http::HttpServer::create(settings.name, settings.server));
   server->mount(settings.base_path, *handler);

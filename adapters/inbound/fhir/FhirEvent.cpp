@@ -167,6 +167,12 @@ std::optional<RequestProblem> classifyNotification(const fhir::Resource& resourc
                    at + ".parameter.where(name = 'subscription')");
   }
   info.subscription = std::string(parameterValue(*subscription));
+  // The reference names the subscription in the store's records (and the event ids of its
+  // notifications): a URL, never a document.
+  if (info.subscription.size() > 200) {
+    return problem(422, "too-long", "the subscription reference is longer than 200 characters",
+                   at + ".parameter.where(name = 'subscription')");
+  }
   const std::string_view type = parameterValue(*parameter(status, "type"));
   const std::string type_expression = at + ".parameter.where(name = 'type')";
   if (type == "handshake") {
@@ -175,11 +181,23 @@ std::optional<RequestProblem> classifyNotification(const fhir::Resource& resourc
     info.notification = NotificationType::Heartbeat;
   } else if (type == "event-notification") {
     info.notification = NotificationType::EventNotification;
+  } else if (type == "query-status") {
+    info.notification = NotificationType::QueryStatus;
+  } else if (type == "query-event") {
+    info.notification = NotificationType::QueryEvent;
   } else {
-    return problem(422, "not-supported",
-                   "notification type must be handshake, heartbeat or event-notification "
-                   "(query-status and query-event are not supported)",
+    return problem(422, "code-invalid",
+                   "notification type must be handshake, heartbeat, event-notification, "
+                   "query-status or query-event",
                    type_expression);
+  }
+  if (const fhir::Node* status_parameter = parameter(status, "status")) {
+    info.subscription_status = std::string(parameterValue(*status_parameter));
+  }
+  // SubscriptionStatus invariant sst-2: a query-status carries the subscription's status.
+  if (info.notification == NotificationType::QueryStatus && info.subscription_status.empty()) {
+    return problem(422, "required", "a query-status notification needs the status parameter",
+                   at + ".parameter.where(name = 'status')");
   }
   if (const fhir::Node* since = parameter(status, "events-since-subscription-start")) {
     info.events_since_start = parseCount(parameterValue(*since));
@@ -205,7 +223,15 @@ std::optional<RequestProblem> classifyNotification(const fhir::Resource& resourc
     }
   }
   info.message_type = "notification/" + std::string(type);
-  if (info.notification == NotificationType::EventNotification) {
+  // SubscriptionStatus invariant sst-1: a query-event lists its events (an event-notification
+  // may instead name its last event by events-since-subscription-start, below).
+  if (info.notification == NotificationType::QueryEvent && !info.last_event_number) {
+    return problem(422, "required", "a query-event notification needs notification-event entries "
+                   "with event-number",
+                   at + ".parameter.where(name = 'notification-event')");
+  }
+  if (info.notification == NotificationType::EventNotification ||
+      info.notification == NotificationType::QueryEvent) {
     // Backport IG: events-since-subscription-start is the number of the last event in this
     // notification when the events are not listed.
     if (!info.last_event_number) {
@@ -301,6 +327,10 @@ std::string_view notificationTypeName(NotificationType type) {
       return "heartbeat";
     case NotificationType::EventNotification:
       return "event-notification";
+    case NotificationType::QueryStatus:
+      return "query-status";
+    case NotificationType::QueryEvent:
+      return "query-event";
     case NotificationType::None:
       break;
   }

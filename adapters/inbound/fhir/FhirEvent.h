@@ -26,7 +26,17 @@ struct RequestProblem {
   std::string expression;
 };
 
-enum class NotificationType { None, Handshake, Heartbeat, EventNotification };
+// Subscriptions R5 Backport IG (R4) notification types (CodeSystem
+// subscription-notification-type): query-status answers a $status query, query-event an $events
+// query.
+enum class NotificationType {
+  None,
+  Handshake,
+  Heartbeat,
+  EventNotification,
+  QueryStatus,
+  QueryEvent
+};
 std::string_view notificationTypeName(NotificationType type);
 
 // What the gateway reads from an accepted resource (routing metadata, never PHI).
@@ -44,14 +54,17 @@ struct FhirEventInfo {
   // Subscription notifications (R5 Backport IG for R4, SubscriptionStatus Parameters).
   NotificationType notification = NotificationType::None;
   std::string subscription;  // subscription reference as sent
+  std::string subscription_status;  // the status parameter (active, error, off, ...), or ""
   std::optional<std::int64_t> events_since_start;
   std::optional<std::int64_t> first_event_number;  // notification-event.event-number, lowest
   std::optional<std::int64_t> last_event_number;   // highest
 
-  // Handshakes and heartbeats are answered without storing an event.
+  // Handshakes, heartbeats and query-status are answered without storing an event; the
+  // notifications that carry events (event-notification, query-event) are stored.
   bool stored() const {
     return notification == NotificationType::None ||
-           notification == NotificationType::EventNotification;
+           notification == NotificationType::EventNotification ||
+           notification == NotificationType::QueryEvent;
   }
 };
 

@@ -7,8 +7,13 @@
 #include <algorithm>
 #include <cctype>
 #include <ctime>
+#include <map>
+#include <mutex>
+#include <set>
 #include <fstream>
 #include <sstream>
+
+#include "gateway/fhir/CompactTree.h"
 
 namespace gw::fhirin {
 namespace {
@@ -118,6 +123,32 @@ bool startsWithIgnoreCase(std::string_view text, std::string_view prefix) {
   return text.size() >= prefix.size() && lower(text.substr(0, prefix.size())) == prefix;
 }
 
+// Used token ids in this process only: without a durable ledger (tests, a store without the
+// table), replays are still refused until the process restarts. Bounded by the tokens' lifetime
+// (at most max_token_lifetime_seconds plus leeway): expired ids are dropped, oldest first.
+class MemoryTokenLedger final : public TokenReplayLedger {
+ public:
+  Result<bool> firstUse(const std::string& client, const std::string& jti, SystemTime expires_at,
+                        SystemTime now) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    while (!by_expiry_.empty() && by_expiry_.begin()->first < now) {
+      seen_.erase(by_expiry_.begin()->second);
+      by_expiry_.erase(by_expiry_.begin());
+    }
+    std::string key = client + '\x1f' + jti;
+    if (!seen_.insert(key).second) {
+      return false;
+    }
+    by_expiry_.emplace(expires_at, std::move(key));
+    return true;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::set<std::string> seen_;
+  std::multimap<SystemTime, std::string> by_expiry_;
+};
+
 }  // namespace
 
 int httpStatusFor(const Status& status) {
@@ -200,7 +231,8 @@ std::optional<Format> responseFormat(const http::HttpRequest& request) {
 
 Result<std::unique_ptr<FhirHandler>> FhirHandler::create(const FhirSettings& settings,
                                                          InboundSink& sink, AuditStore* audit,
-                                                         ClockPtr clock) {
+                                                         ClockPtr clock, TokenReplayLedger* tokens,
+                                                         SubscriptionLedger* subscriptions) {
   std::vector<JwtVerifier::Client> clients;
   for (const FhirClientSettings& c : settings.auth.clients) {
     if (c.public_key_file.empty()) {
@@ -223,17 +255,23 @@ Result<std::unique_ptr<FhirHandler>> FhirHandler::create(const FhirSettings& set
     options.max_lifetime = std::chrono::seconds(settings.auth.max_token_lifetime_seconds);
     GW_ASSIGN_OR_RETURN(jwt, JwtVerifier::create(clients, options));
   }
-  return std::unique_ptr<FhirHandler>(
-      new FhirHandler(settings, sink, audit, std::move(clock), std::move(jwt)));
+  std::unique_ptr<FhirHandler> handler(new FhirHandler(
+      settings, sink, audit, std::move(clock), std::move(jwt), tokens, subscriptions));
+  GW_RETURN_IF_ERROR(handler->subscriptions_.load().withContext("reading saved subscriptions"));
+  return handler;
 }
 
 FhirHandler::FhirHandler(const FhirSettings& settings, InboundSink& sink, AuditStore* audit,
-                         ClockPtr clock, std::unique_ptr<JwtVerifier> jwt)
+                         ClockPtr clock, std::unique_ptr<JwtVerifier> jwt,
+                         TokenReplayLedger* tokens, SubscriptionLedger* subscriptions)
     : settings_(settings),
       sink_(sink),
       audit_(audit),
       clock_(std::move(clock)),
       jwt_(std::move(jwt)),
+      memory_tokens_(tokens == nullptr ? std::make_unique<MemoryTokenLedger>() : nullptr),
+      tokens_(tokens == nullptr ? memory_tokens_.get() : tokens),
+      subscriptions_(subscriptions, audit, clock_),
       started_at_(isoNow(clock_->now())) {}
 
 FhirStats FhirHandler::stats() const {
@@ -305,12 +343,27 @@ FhirHandler::Authenticated FhirHandler::authenticate(const http::HttpRequest& re
       out.problem = makeProblem(401, "login", "no client is configured for bearer tokens");
       return out;
     }
-    Result<std::string> client = jwt_->verify(trim(authorization.substr(7)), clock_->now());
-    if (!client.ok()) {
-      out.problem = makeProblem(401, "login", "invalid bearer token: " + client.status().message());
+    const SystemTime now = clock_->now();
+    Result<JwtVerifier::Verified> token = jwt_->verifyToken(trim(authorization.substr(7)), now);
+    if (!token.ok()) {
+      out.problem = makeProblem(401, "login", "invalid bearer token: " + token.status().message());
       return out;
     }
-    token_client = std::move(client).value();
+    // SMART Backend Services: a client assertion is used once (jti), within its lifetime.
+    const Result<bool> first = tokens_->firstUse(token->client, token->jti, token->expires_at, now);
+    if (!first.ok()) {
+      poco_warning(logger(), "[conn=" + request.peer + "] cannot check a token id for replay: " +
+                                 first.status().toString());
+      out.problem = makeProblem(503, "transient",
+                                "the gateway cannot check the token now; send it again later");
+      return out;
+    }
+    if (!*first) {
+      out.problem = makeProblem(401, "login",
+                                "invalid bearer token: token replayed (its jti was used before)");
+      return out;
+    }
+    token_client = std::move(token->client);
   }
   if (!token_client.empty()) {
     if (!certificate_client.empty() && certificate_client != token_client) {
@@ -434,15 +487,7 @@ http::HttpResponse FhirHandler::post(const http::HttpRequest& request, Route rou
   }
 
   if (!info.stored()) {
-    std::optional<EventGap> gap;
-    if (info.notification == NotificationType::Handshake) {
-      subscriptions_.handshake(auth.client, info.subscription);
-    } else if (info.events_since_start) {
-      gap = subscriptions_.heartbeat(auth.client, info.subscription, *info.events_since_start);
-    }
-    if (gap) {
-      recordGap(auth.client, info, *gap, request.peer);
-    }
+    observe(auth.client, info, request.peer);
     notifications_.fetch_add(1);
     poco_debug(logger(), conn + "client " + auth.client + ": " + info.message_type);
     return respond(
@@ -464,6 +509,8 @@ http::HttpResponse FhirHandler::post(const http::HttpRequest& request, Route rou
   // New single resources are answered 201 Created, everything else (and every resend) 200.
   event.answer_on_commit = route == Route::Resource ? "HTTP 201" : "HTTP 200";
   event.payload = request.body;
+  // The mapper loads this instead of parsing the body again (gw::fhir::CompactTree).
+  event.parsed_form = fhir::toCompactTree(*parsed);
   const Deadline deadline =
       clock_->steadyNow() + std::chrono::milliseconds(settings_.commit_timeout_ms);
   const Result<IntakeReceipt> receipt = sink_.accept(std::move(event), deadline);
@@ -486,11 +533,8 @@ http::HttpResponse FhirHandler::post(const http::HttpRequest& request, Route rou
     }
   }
   (receipt->duplicate ? duplicates_ : accepted_).fetch_add(1);
-  if (info.notification == NotificationType::EventNotification) {
-    if (std::optional<EventGap> gap = subscriptions_.events(
-            auth.client, info.subscription, *info.first_event_number, *info.last_event_number)) {
-      recordGap(auth.client, info, *gap, request.peer);
-    }
+  if (info.notification != NotificationType::None) {
+    observe(auth.client, info, request.peer);
   }
   poco_debug(logger(), conn + "[msg=" + std::to_string(receipt->event_id) + "] " +
                            (receipt->duplicate ? "resend of " : "accepted ") + info.message_type +
@@ -559,31 +603,20 @@ http::HttpResponse FhirHandler::post(const http::HttpRequest& request, Route rou
   return response;
 }
 
-void FhirHandler::recordGap(const std::string& client, const FhirEventInfo& info,
-                            const EventGap& gap, const std::string& peer) {
-  const std::string range = std::to_string(gap.first_missing) +
-                            (gap.count() > 1 ? ".." + std::to_string(gap.last_missing) : "");
-  const std::string reason = "subscription notifications missed: event " + range + " (" +
-                             std::to_string(gap.count()) + " event" +
-                             (gap.count() == 1 ? "" : "s") + ", noticed on " +
-                             std::string(notificationTypeName(info.notification)) + ")";
-  poco_warning(logger(),
-               "[client=" + client + "] [subscription=" + info.subscription + "] " + reason);
-  if (audit_ != nullptr) {
-    AuditEntry entry;
-    entry.time = clock_->now();
-    entry.actor = "fhir_client:" + client;
-    entry.action = "subscription_gap";
-    entry.object = "subscription:" + info.subscription;
-    entry.outcome = "warning";
-    entry.source = peer;
-    entry.reason = reason;
-    const Result<std::int64_t> seq = audit_->appendAudit(entry);
-    if (!seq.ok()) {
-      poco_error(logger(), "[client=" + client +
-                               "] cannot audit a subscription gap: " + seq.status().toString());
-    }
-  }
+void FhirHandler::observe(const std::string& client, const FhirEventInfo& info,
+                          const std::string& peer) {
+  SubscriptionNotification n;
+  n.client = client;
+  n.subscription = info.subscription;
+  n.type = info.notification;
+  n.status = info.subscription_status;
+  n.events_since_start = info.events_since_start;
+  n.first_event = info.first_event_number;
+  n.last_event = info.last_event_number;
+  n.peer = peer;
+  // A save that fails is logged by the tracker; the notification itself was handled (and a
+  // stored one committed), so the answer does not change.
+  (void)subscriptions_.observe(n);
 }
 
 http::HttpResponse FhirHandler::capabilityStatement(Format format) const {
@@ -612,8 +645,9 @@ http::HttpResponse FhirHandler::capabilityStatement(Format format) const {
       "documentation",
       "POST [base]/$process-message (message Bundle, synchronous response message); POST [base] "
       "or [base]/Bundle (transaction, batch, collection, history; Subscriptions R5 Backport "
-      "rest-hook notifications: handshake, heartbeat, event-notification); POST [base]/{type} "
-      "for the listed types. A resend with the same id is answered again and stored once."));
+      "rest-hook notifications: handshake, heartbeat, event-notification, query-status, "
+      "query-event); POST [base]/{type} for the listed types. A resend with the same id is "
+      "answered again and stored once."));
   OutElement security = element("security");
   security.add(boolean("cors", false));
   OutElement service = repeated(element("service"));
@@ -624,8 +658,8 @@ http::HttpResponse FhirHandler::capabilityStatement(Format format) const {
   security.add(std::move(service));
   security.add(primitive("description",
                          "Authorization: Bearer JWT signed RS384 or ES384 with a key configured "
-                         "per client (iss = client, aud, exp checked), or mutual TLS with a "
-                         "configured client certificate."));
+                         "per client (iss = client, aud, exp at most 5 minutes ahead, jti used "
+                         "once), or mutual TLS with a configured client certificate."));
   rest.add(std::move(security));
   for (const char* type :
        {"Appointment", "Bundle", "DiagnosticReport", "Encounter", "Observation", "Patient"}) {

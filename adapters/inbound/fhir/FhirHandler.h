@@ -14,6 +14,7 @@
 #include "adapters/inbound/fhir/SubscriptionTracker.h"
 #include "gateway/api/AuditStore.h"
 #include "gateway/api/Clock.h"
+#include "gateway/api/FhirClientState.h"
 #include "gateway/api/InboundSink.h"
 #include "gateway/http/HttpServer.h"
 
@@ -31,13 +32,19 @@ struct FhirStats {
 // The FHIR endpoints under the base path (README.md): routing, content negotiation, auth,
 // parsing, the rules of each endpoint, intake through the InboundSink (2xx only after it
 // returned OK) and OperationOutcome errors. Socket-free: the HTTP server calls handle().
-// `audit` (may be null) receives subscription gap warnings. Thread-safe.
+// `audit` (may be null) receives subscription gap warnings when there is no subscription ledger.
+// `tokens` remembers used bearer token ids (jti) so a replay is refused; null keeps them in this
+// process's memory only (tests; a restart forgets them). `subscriptions` keeps the subscription
+// counters and gap warnings across restarts; null keeps them in memory. Thread-safe.
 class FhirHandler final : public http::HttpHandler {
  public:
-  // Reads the clients' public key files. InvalidArgument naming the client and file.
+  // Reads the clients' public key files (InvalidArgument naming the client and file) and the
+  // saved subscriptions (the ledger's errors).
   static Result<std::unique_ptr<FhirHandler>> create(const FhirSettings& settings,
                                                      InboundSink& sink, AuditStore* audit,
-                                                     ClockPtr clock);
+                                                     ClockPtr clock,
+                                                     TokenReplayLedger* tokens = nullptr,
+                                                     SubscriptionLedger* subscriptions = nullptr);
 
   // http::HttpHandler
   http::HttpResponse handle(const http::HttpRequest& request) override;
@@ -48,7 +55,8 @@ class FhirHandler final : public http::HttpHandler {
 
  private:
   FhirHandler(const FhirSettings& settings, InboundSink& sink, AuditStore* audit, ClockPtr clock,
-              std::unique_ptr<JwtVerifier> jwt);
+              std::unique_ptr<JwtVerifier> jwt, TokenReplayLedger* tokens,
+              SubscriptionLedger* subscriptions);
 
   struct Authenticated {
     std::string client;
@@ -59,14 +67,15 @@ class FhirHandler final : public http::HttpHandler {
                           Format format);
   http::HttpResponse capabilityStatement(Format format) const;
   http::HttpResponse error(const RequestProblem& problem, Format format);
-  void recordGap(const std::string& client, const FhirEventInfo& info, const EventGap& gap,
-                 const std::string& peer);
+  void observe(const std::string& client, const FhirEventInfo& info, const std::string& peer);
 
   FhirSettings settings_;
   InboundSink& sink_;
   AuditStore* audit_;
   ClockPtr clock_;
   std::unique_ptr<JwtVerifier> jwt_;
+  std::unique_ptr<TokenReplayLedger> memory_tokens_;  // when no ledger was given
+  TokenReplayLedger* tokens_;
   SubscriptionTracker subscriptions_;
   std::string started_at_;  // CapabilityStatement.date
   std::atomic<std::uint64_t> accepted_{0};

@@ -21,7 +21,7 @@ void readFhirSettings(ConfigReader& reader, const ConfigNode& object, FhirSettin
     FhirAuthSettings& auth = s.auth;
     r.readString("audience", auth.audience);
     r.readInt("leeway_seconds", auth.leeway_seconds, 0, 600);
-    r.readInt("max_token_lifetime_seconds", auth.max_token_lifetime_seconds, 60, 86400);
+    r.readInt("max_token_lifetime_seconds", auth.max_token_lifetime_seconds, 60, 300);
     r.readBool("allow_unauthenticated", auth.allow_unauthenticated);
     if (const ConfigNode* list = r.array("clients")) {
       std::set<std::string> ids;

@@ -29,9 +29,9 @@ struct FhirAuthSettings {
   std::string audience;
   // Seconds of clock difference tolerated for exp / nbf / iat.
   int leeway_seconds = 60;
-  // Tokens whose exp lies further ahead than this are refused (SMART Backend Services tokens
-  // live minutes).
-  int max_token_lifetime_seconds = 3600;
+  // Tokens whose exp lies further ahead than this (or further after their iat) are refused;
+  // SMART Backend Services allows at most five minutes.
+  int max_token_lifetime_seconds = 300;
   // Accept requests without credentials as client "local". Only with plain HTTP on loopback (a
   // demo or a TLS proxy on the same machine).
   bool allow_unauthenticated = false;

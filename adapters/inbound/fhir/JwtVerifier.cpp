@@ -208,6 +208,12 @@ Result<std::unique_ptr<JwtVerifier>> JwtVerifier::create(const std::vector<Clien
 }
 
 Result<std::string> JwtVerifier::verify(std::string_view token, SystemTime now) const {
+  GW_ASSIGN_OR_RETURN(Verified verified, verifyToken(token, now));
+  return std::move(verified.client);
+}
+
+Result<JwtVerifier::Verified> JwtVerifier::verifyToken(std::string_view token,
+                                                       SystemTime now) const {
   const std::size_t dot1 = token.find('.');
   const std::size_t dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
   if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos ||
@@ -314,7 +320,8 @@ Result<std::string> JwtVerifier::verify(std::string_view token, SystemTime now) 
   if (now_s > exp + leeway) {
     return denied("token expired");
   }
-  if (exp - now_s > static_cast<double>(impl_->options.max_lifetime.count()) + leeway) {
+  const double max_lifetime = static_cast<double>(impl_->options.max_lifetime.count());
+  if (exp - now_s > max_lifetime + leeway || (has_iat && exp - iat > max_lifetime)) {
     return denied("token lifetime too long");
   }
   if (has_nbf && nbf > now_s + leeway) {
@@ -323,7 +330,20 @@ Result<std::string> JwtVerifier::verify(std::string_view token, SystemTime now) 
   if (has_iat && iat > now_s + leeway) {
     return denied("token issued in the future");
   }
-  return key.client_id;
+  const auto jti = claims.FindMember("jti");
+  if (jti == claims.MemberEnd()) {
+    return denied("token has no jti");
+  }
+  if (!jti->value.IsString() || jti->value.GetStringLength() == 0 ||
+      jti->value.GetStringLength() > 255) {
+    return denied("malformed token (jti is not a string of 1 to 255 characters)");
+  }
+  Verified verified;
+  verified.client = key.client_id;
+  verified.jti.assign(jti->value.GetString(), jti->value.GetStringLength());
+  verified.expires_at = SystemTime(std::chrono::duration_cast<SystemTime::duration>(
+      std::chrono::duration<double>(exp + leeway)));
+  return verified;
 }
 
 }  // namespace gw::fhirin

@@ -17,7 +17,10 @@ namespace gw::fhirin {
 // (ECDSA P-384 SHA-384, JWS R||S signature) with the public key configured for the client
 // named by `iss`; `sub`, when present, equals `iss`; `aud` (string or array) contains the
 // configured audience; `exp` is required and in the future; `nbf` and `iat`, when present, are
-// not in the future; leeway applies to all three; exp may lie at most max_lifetime ahead.
+// not in the future; leeway applies to all three; exp may lie at most max_lifetime ahead (SMART
+// Backend Services: at most five minutes), and so may exp - iat when iat is sent; `jti` is
+// required (a string of 1..255 characters). Whether a jti was used before is the caller's check
+// (TokenReplayLedger), since it needs durable state.
 // The key type must match `alg` (no RSA/EC confusion, never "none" or HMAC).
 // Thread-safe after construction (const use).
 class JwtVerifier {
@@ -30,7 +33,14 @@ class JwtVerifier {
   struct Options {
     std::string audience;
     std::chrono::seconds leeway{60};
-    std::chrono::seconds max_lifetime{3600};
+    std::chrono::seconds max_lifetime{300};
+  };
+
+  // What a valid token says.
+  struct Verified {
+    std::string client;     // the configured client id
+    std::string jti;        // the token id, for replay detection
+    SystemTime expires_at;  // exp plus the leeway: until then the token would be accepted
   };
 
   // InvalidArgument naming the client when a key cannot be read or has an unsupported type.
@@ -44,6 +54,8 @@ class JwtVerifier {
   // failed check (never the token or its claims' values): "malformed token", "unsupported
   // alg", "unknown issuer", "bad signature", "token expired", "wrong audience", ...
   Result<std::string> verify(std::string_view token, SystemTime now) const;
+  // As verify(), with the token id and expiry.
+  Result<Verified> verifyToken(std::string_view token, SystemTime now) const;
 
   struct Impl;
 

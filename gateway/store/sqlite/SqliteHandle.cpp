@@ -111,6 +111,13 @@ void Statement::bindText(int index, std::string_view value) {
   }
 }
 
+void Statement::bindNull(int index) {
+  const int rc = sqlite3_bind_null(stmt_, index);
+  if (rc != SQLITE_OK && bind_rc_ == 0) {
+    bind_rc_ = rc;
+  }
+}
+
 void Statement::bindBlob(int index, std::string_view value) {
   const int rc = sqlite3_bind_blob64(stmt_, index, value.empty() ? "" : value.data(), value.size(),
                                      SQLITE_STATIC);

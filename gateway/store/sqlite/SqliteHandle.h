@@ -46,6 +46,7 @@ class Statement {
   void bindInt(int index, std::int64_t value);
   void bindText(int index, std::string_view value);
   void bindBlob(int index, std::string_view value);
+  void bindNull(int index);
 
   // SQLITE_ROW, SQLITE_DONE or an error code.
   int step();

@@ -180,12 +180,19 @@ SqliteMessageStore::SqliteMessageStore(std::shared_ptr<SqliteStore> store)
     : store_(std::move(store)) {}
 
 Result<std::string> SqliteMessageStore::sealedEventPayload(std::int64_t event_id) {
-  std::string payload;
+  GW_ASSIGN_OR_RETURN(SealedEventForms forms, sealedEventForMapping(event_id));
+  return std::move(forms.payload);
+}
+
+Result<MessageStore::SealedEventForms> SqliteMessageStore::sealedEventForMapping(
+    std::int64_t event_id) {
+  SealedEventForms forms;
   bool found = false;
   const Status done = store_->read([&](SqliteSession& session) -> Status {
     GW_ASSIGN_OR_RETURN(
         Statement * stmt,
-        session.statement("SELECT sealed_payload FROM inbound_events WHERE id = ?"));
+        session.statement(
+            "SELECT sealed_payload, sealed_parsed_form FROM inbound_events WHERE id = ?"));
     ResetOnExit reset(*stmt);
     stmt->bindInt(1, event_id);
     const int rc = stmt->step();
@@ -194,7 +201,10 @@ Result<std::string> SqliteMessageStore::sealedEventPayload(std::int64_t event_id
         return Status::notFound("the payload of inbound event " + std::to_string(event_id) +
                                 " was deleted");
       }
-      payload = std::string(stmt->columnBlob(0));
+      forms.payload = std::string(stmt->columnBlob(0));
+      if (!stmt->columnIsNull(1)) {
+        forms.parsed_form = std::string(stmt->columnBlob(1));
+      }
       found = true;
       return Status::ok();
     }
@@ -207,7 +217,7 @@ Result<std::string> SqliteMessageStore::sealedEventPayload(std::int64_t event_id
   if (!found) {
     return Status::notFound("no inbound event with id " + std::to_string(event_id));
   }
-  return payload;
+  return forms;
 }
 
 Result<MappingCommit> SqliteMessageStore::commitMapping(const MappingOutcome& outcome) {
@@ -648,7 +658,8 @@ Result<std::int64_t> SqliteMessageStore::purgeEventPayloads(SystemTime received_
     }
     GW_ASSIGN_OR_RETURN(
         Statement * purge,
-        session.statement("UPDATE inbound_events SET sealed_payload = NULL WHERE id = ?"));
+        session.statement("UPDATE inbound_events SET sealed_payload = NULL, sealed_parsed_form = NULL "
+                          "WHERE id = ?"));
     for (const std::int64_t id : ids) {
       {
         ResetOnExit reset(*purge);

@@ -16,6 +16,7 @@ class SqliteMessageStore final : public MessageStore {
   explicit SqliteMessageStore(std::shared_ptr<SqliteStore> store);
 
   Result<std::string> sealedEventPayload(std::int64_t event_id) override;
+  Result<SealedEventForms> sealedEventForMapping(std::int64_t event_id) override;
   Result<MappingCommit> commitMapping(const MappingOutcome& outcome) override;
   Result<std::vector<PatientMessageRecord>> findMessages(const MessageQuery& query) override;
   Result<PatientMessageRecord> getMessage(std::int64_t id) override;

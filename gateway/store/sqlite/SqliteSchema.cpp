@@ -159,6 +159,32 @@ CREATE INDEX operator_work_items_state ON operator_work_items (state, id);
 -- Why an event is held or ignored (no PHI), for the operator's work list.
 ALTER TABLE inbound_events ADD COLUMN state_reason TEXT NOT NULL DEFAULT '';
 )sql"},
+    {8, R"sql(
+-- The parsed form intake kept for the mapper (PayloadCipher output, PHI); NULL when none, and
+-- once shredded with the payload.
+ALTER TABLE inbound_events ADD COLUMN sealed_parsed_form BLOB;
+-- SMART Backend Services client assertions already used (jti), kept until they expire.
+CREATE TABLE fhir_token_ids (
+  client     TEXT    NOT NULL,
+  jti        TEXT    NOT NULL,
+  expires_at INTEGER NOT NULL,  -- ms since the Unix epoch, UTC
+  PRIMARY KEY (client, jti)
+) WITHOUT ROWID;
+CREATE INDEX fhir_token_ids_expiry ON fhir_token_ids (expires_at);
+-- Subscriptions R5 Backport notifications per (client, subscription): no PHI.
+CREATE TABLE fhir_subscriptions (
+  client            TEXT    NOT NULL,
+  subscription      TEXT    NOT NULL,  -- the reference as sent
+  highest_event     INTEGER NOT NULL,  -- highest event number seen (eventsSinceSubscriptionStart)
+  gaps              INTEGER NOT NULL DEFAULT 0,  -- gaps noticed
+  missed_events     INTEGER NOT NULL DEFAULT 0,  -- events in those gaps
+  last_gap          TEXT    NOT NULL DEFAULT '', -- the latest gap warning
+  last_type         TEXT    NOT NULL DEFAULT '', -- latest notification type
+  last_status       TEXT    NOT NULL DEFAULT '', -- latest SubscriptionStatus.status, if sent
+  updated_at        INTEGER NOT NULL,            -- ms since the Unix epoch, UTC
+  PRIMARY KEY (client, subscription)
+) WITHOUT ROWID;
+)sql"},
 };
 
 class Transaction {

@@ -396,7 +396,8 @@ Status SqliteStore::Impl::open() {
       db, insert_event_,
       "INSERT INTO inbound_events (source, dedupe_key, listener, peer, sending_application, "
       "sending_facility, control_id, message_type, version, received_at, state, payload_bytes, "
-      "duplicates, sealed_payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'received', ?, 0, ?)"));
+      "duplicates, sealed_payload, sealed_parsed_form) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+      "'received', ?, 0, ?, ?)"));
   GW_RETURN_IF_ERROR(prepareInto(
       db, count_duplicate_, "UPDATE inbound_events SET duplicates = duplicates + 1 WHERE id = ?"));
   GW_RETURN_IF_ERROR(prepareInto(
@@ -1000,6 +1001,11 @@ Status SqliteStore::Impl::commitEvent(const NewInboundEvent& e, IntakeReceipt& r
     s.bindInt(10, toUnixMillis(e.received_at));
     s.bindInt(11, static_cast<std::int64_t>(e.payload_bytes));
     s.bindBlob(12, e.sealed_payload);
+    if (e.sealed_parsed_form.empty()) {
+      s.bindNull(13);
+    } else {
+      s.bindBlob(13, e.sealed_parsed_form);
+    }
     GW_RETURN_IF_ERROR(stepDone(s, "cannot insert an inbound event"));
     id = sqlite3_last_insert_rowid(write_db_.get());
   }

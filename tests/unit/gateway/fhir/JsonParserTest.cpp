@@ -5,17 +5,13 @@
 #include <vector>
 
 #include "gateway/fhir/Resource.h"
+#include "tests/unit/gateway/fhir/ResourceOrFail.h"
 
 namespace gw::fhir {
 namespace {
 
 Resource parseOk(std::string_view json, const ParseLimits& limits = {}) {
-  Result<Resource> parsed = parseJson(json, limits);
-  if (!parsed.ok()) {
-    ADD_FAILURE() << parsed.status().toString();
-    return std::move(parseJson(R"({"resourceType":"Basic"})")).value();
-  }
-  return std::move(parsed).value();
+  return test::resourceOrFail(parseJson(json, limits));
 }
 
 std::string parseError(std::string_view json, const ParseLimits& limits = {}) {

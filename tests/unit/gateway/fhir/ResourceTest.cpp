@@ -6,18 +6,12 @@
 #include <vector>
 
 #include "gateway/fhir/Resource.h"
+#include "tests/unit/gateway/fhir/ResourceOrFail.h"
 
 namespace gw::fhir {
 namespace {
 
-Resource json(std::string_view text) {
-  Result<Resource> parsed = parseJson(text);
-  EXPECT_TRUE(parsed.ok()) << parsed.status().toString();
-  if (!parsed.ok()) {
-    return std::move(parseJson(R"({"resourceType":"Basic"})")).value();
-  }
-  return std::move(parsed).value();
-}
+Resource json(std::string_view text) { return test::resourceOrFail(parseJson(text)); }
 
 TEST(ResourceTest, CanonicalJsonSortsNamesAndKeepsRepetitionOrder) {
   const Resource r = json(R"({"resourceType":"Patient","name":[{"given":["b","a"],"family":"F"}],

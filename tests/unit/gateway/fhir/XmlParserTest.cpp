@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "gateway/fhir/Resource.h"
+#include "tests/unit/gateway/fhir/ResourceOrFail.h"
 #include "tests/support/TestSupport.h"
 
 namespace gw::fhir {
@@ -17,12 +18,7 @@ namespace {
 constexpr char kNs[] = "xmlns=\"http://hl7.org/fhir\"";
 
 Resource parseOk(std::string_view xml, const ParseLimits& limits = {}) {
-  Result<Resource> parsed = parseXml(xml, limits);
-  if (!parsed.ok()) {
-    ADD_FAILURE() << parsed.status().toString();
-    return std::move(parseJson(R"({"resourceType":"Basic"})")).value();
-  }
-  return std::move(parsed).value();
+  return test::resourceOrFail(parseXml(xml, limits));
 }
 
 std::string parseError(std::string_view xml, const ParseLimits& limits = {}) {
@@ -56,6 +52,19 @@ TEST(XmlParserTest, ValueAttributesAndRepetitions) {
   EXPECT_EQ(name->child("given")->nextSibling()->value(), "Q");
   EXPECT_EQ(name->nextSibling()->childValue("text"), "J. Doe");
   EXPECT_EQ(root.childValue("birthDate"), "1970-03-30");
+}
+
+// Regression: a value longer than the next text chunk but below the own-chunk threshold (16 KiB)
+// was copied past the end of that chunk: after the names filled part of the first 4 KiB chunk,
+// 9000 bytes went into an 8 KiB one (AddressSanitizer: heap-buffer-overflow).
+TEST(XmlParserTest, ValuesBetweenFourAndSixteenKibStayWhole) {
+  const std::string first(9000, 'a');
+  const std::string second(16000, 'b');
+  const std::string xml = std::string("<Patient ") + kNs + "><id value=\"" + first +
+                          "\"/><gender value=\"" + second + "\"/></Patient>";
+  const Resource r = parseOk(xml);
+  EXPECT_EQ(r.root().childValue("id"), first);
+  EXPECT_EQ(r.root().childValue("gender"), second);
 }
 
 TEST(XmlParserTest, KeepsDecimalTextExactly) {

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <gtest/gtest.h>
 
+#include "gateway/core/FhirIntake.h"
+#include "gateway/fhir/CompactTree.h"
+#include "gateway/fhir/Resource.h"
 #include "gateway/pipeline/EngineMapper.h"
 #include "gateway/store/sqlite/SqliteMessageStore.h"
 #include "tests/support/FakeCipher.h"
@@ -40,6 +43,29 @@ class EngineMapperTest : public ::testing::Test {
     return store_->commitInbound(e, clock_->steadyNow() + std::chrono::seconds(30))->event_id;
   }
 
+  // A FHIR sample through FhirIntake as the FHIR adapter hands it over: the body, and the parsed
+  // form of `parsed_from` (the body itself unless a test says otherwise; "" keeps none).
+  std::int64_t receiveFhir(const std::string& sample, const std::string& control_id,
+                           const std::optional<std::string>& parsed_from = std::nullopt) {
+    InboundEvent event;
+    event.source = EventSource::Fhir;
+    event.listener = "fhir";
+    event.sending_application = "ehr";
+    event.control_id = control_id;
+    event.message_type = "Bundle/collection";
+    event.version = "4.0.1";
+    event.payload = test::readFile(test::sourceDir() / "samples" / "fhir" / sample);
+    const std::string form_source = parsed_from.value_or(event.payload);
+    if (!form_source.empty()) {
+      event.parsed_form = fhir::toCompactTree(*fhir::parseJson(form_source));
+    }
+    FhirIntake intake(store_, cipher_, clock_);
+    const Result<IntakeReceipt> receipt =
+        intake.accept(std::move(event), clock_->steadyNow() + std::chrono::seconds(30));
+    EXPECT_TRUE(receipt.ok()) << receipt.status().toString();
+    return receipt.ok() ? receipt->event_id : 0;
+  }
+
   test::TempDir dir_;
   std::shared_ptr<SystemClock> clock_;
   std::shared_ptr<SqliteStore> store_;
@@ -73,6 +99,45 @@ TEST_F(EngineMapperTest, DischargeSampleBecomesOneSealedAftercareMessageOnlyOnce
   ASSERT_EQ(*service_->runOnce(), 1u);
   EXPECT_NE(store_->getInbound(resend)->state, InboundState::Received);
   EXPECT_EQ(messages_->findMessages({})->size(), 1u);
+}
+
+TEST_F(EngineMapperTest, FhirEventsAreMappedFromTheStoredParsedFormWithoutASecondParse) {
+  const std::int64_t event = receiveFhir("encounter_finished.json", "Bundle/b-enc-1");
+  ASSERT_EQ(*service_->runOnce(), 1u);
+  EXPECT_EQ(store_->getInbound(event)->state, InboundState::Mapped);
+  EXPECT_EQ(mapper_->stats().loaded, 1u);
+  EXPECT_EQ(mapper_->stats().parsed, 0u);
+  const auto created = messages_->findMessages({});
+  ASSERT_EQ(created->size(), 1u);
+  EXPECT_EQ(created->at(0).purpose, "aftercare");
+
+  // The mapper reads the stored form, not the body: a body that maps to nothing (an
+  // appointment whose form is the discharge) still yields the discharge message's decision.
+  const std::int64_t mixed = receiveFhir(
+      "appointment_booked.json", "Bundle/mixed",
+      test::readFile(test::sourceDir() / "samples" / "fhir" / "encounter_finished.json"));
+  ASSERT_EQ(*service_->runOnce(), 1u);
+  EXPECT_EQ(mapper_->stats().loaded, 2u);
+  const auto second = messages_->findMessages({});
+  ASSERT_EQ(second->size(), 1u);  // the same clinical event: no new message
+  EXPECT_NE(store_->getInbound(mixed)->state, InboundState::Received);
+}
+
+TEST_F(EngineMapperTest, FhirEventsWithoutAUsableParsedFormAreParsedFromThePayload) {
+  // Stored without a form (an event from before migration 8) ...
+  const std::int64_t plain = receiveFhir("encounter_finished.json", "Bundle/plain", "");
+  ASSERT_EQ(*service_->runOnce(), 1u);
+  EXPECT_EQ(store_->getInbound(plain)->state, InboundState::Mapped);
+  EXPECT_EQ(mapper_->stats().parsed, 1u);
+  EXPECT_EQ(mapper_->stats().loaded, 0u);
+  // ... or with a form that does not load: the payload is parsed and the result is the same.
+  const Result<MappingDraft> draft = mapper_->mapStored(
+      *store_->getInbound(plain),
+      test::readFile(test::sourceDir() / "samples" / "fhir" / "encounter_finished.json"),
+      "GWT1 damaged");
+  ASSERT_TRUE(draft.ok()) << draft.status().toString();
+  EXPECT_EQ(draft->state, InboundState::Mapped);
+  EXPECT_EQ(mapper_->stats().parsed, 2u);
 }
 
 TEST_F(EngineMapperTest, MessagesWithoutAMatchingMappingAreIgnored) {

@@ -6,6 +6,8 @@
 
 #include "adapters/inbound/fhir/FhirHandler.h"
 #include "gateway/core/FhirIntake.h"
+#include "gateway/fhir/CompactTree.h"
+#include "gateway/store/sqlite/SqliteFhirClientState.h"
 #include "tests/support/FailingStore.h"
 #include "tests/support/FakeCipher.h"
 #include "tests/support/InMemoryStore.h"
@@ -122,6 +124,40 @@ TEST(FhirStatusMappingTest, EachIntakeErrorHasOneHttpStatus) {
   EXPECT_EQ(httpStatusFor(Status::internal("x")), 500);
   EXPECT_EQ(httpStatusFor(Status::dataLoss("x")), 500);
   EXPECT_EQ(httpStatusFor(Status::parseError("x")), 500);
+}
+
+// Keeps what the handler hands to intake.
+class RecordingSink final : public InboundSink {
+ public:
+  Result<IntakeReceipt> accept(InboundEvent event, Deadline) override {
+    events.push_back(std::move(event));
+    return IntakeReceipt{static_cast<std::int64_t>(events.size()), false};
+  }
+  std::vector<InboundEvent> events;
+};
+
+TEST(FhirHandlerParsedFormTest, HandsIntakeTheParsedFormOfTheBody) {
+  auto clock = std::make_shared<FixedClock>(kNow);
+  FhirSettings settings;
+  settings.auth.allow_unauthenticated = true;
+  RecordingSink sink;
+  Result<std::unique_ptr<FhirHandler>> handler =
+      FhirHandler::create(settings, sink, nullptr, clock);
+  ASSERT_TRUE(handler.ok()) << handler.status().toString();
+  const std::string xml = R"(<Observation xmlns="http://hl7.org/fhir"><id value="o1"/>
+      <status value="final"/><code><text value="Hb"/></code></Observation>)";
+  ASSERT_EQ((*handler)->handle(post("/fhir/$process-message", kMessage)).status, 200);
+  ASSERT_EQ((*handler)->handle(post("/fhir/Observation", xml, "application/fhir+xml")).status,
+            201);
+  ASSERT_EQ(sink.events.size(), 2u);
+  EXPECT_EQ(sink.events[0].payload, kMessage);  // the record stays the original bytes
+  Result<fhir::Resource> message = fhir::fromCompactTree(sink.events[0].parsed_form);
+  ASSERT_TRUE(message.ok()) << message.status().toString();
+  EXPECT_TRUE(fhir::equivalent(message->root(), fhir::parseJson(kMessage)->root()));
+  EXPECT_EQ(message->resolve("urn:uuid:h1")->resourceType(), "MessageHeader");
+  Result<fhir::Resource> observation = fhir::fromCompactTree(sink.events[1].parsed_form);
+  ASSERT_TRUE(observation.ok()) << observation.status().toString();
+  EXPECT_TRUE(fhir::equivalent(observation->root(), fhir::parseJson(kObservation)->root()));
 }
 
 TEST_F(FhirHandlerTest, RoutesEachEndpointAndRefusesOthers) {
@@ -279,21 +315,29 @@ TEST_F(FhirHandlerTest, ContentTypeAndFormatChooseTheFormats) {
   EXPECT_EQ(handler_->handle(format_only).status, 200);
 }
 
+// A Subscriptions Backport notification Bundle: type, events-since-subscription-start, the
+// event numbers listed (none when empty) and the subscription status ("" for none).
+std::string note(const std::string& type, int since, std::vector<int> events = {},
+                 const std::string& status = "", const std::string& subscription = "Subscription/s1") {
+  std::string params = R"({"name":"subscription","valueReference":{"reference":")" + subscription +
+                       R"("}},{"name":"type","valueCode":")" + type +
+                       R"("},{"name":"events-since-subscription-start","valueString":")" +
+                       std::to_string(since) + "\"}";
+  if (!status.empty()) {
+    params += R"(,{"name":"status","valueCode":")" + status + "\"}";
+  }
+  for (const int event : events) {
+    params += R"(,{"name":"notification-event","part":[{"name":"event-number","valueString":")" +
+              std::to_string(event) + "\"}]}";
+  }
+  return R"({"resourceType":"Bundle","type":"history","entry":[{"resource":
+      {"resourceType":"Parameters","parameter":[)" +
+         params + "]}}]}";
+}
+
 TEST_F(FhirHandlerTest, SubscriptionGapsAreAuditedOnce) {
   auto note = [](const std::string& type, int since, int event) {
-    std::string params =
-        R"({"name":"subscription","valueReference":{"reference":"Subscription/s1"}},
-        {"name":"type","valueCode":")" +
-        type + R"("},
-        {"name":"events-since-subscription-start","valueString":")" +
-        std::to_string(since) + "\"}";
-    if (event > 0) {
-      params += R"(,{"name":"notification-event","part":[{"name":"event-number","valueString":")" +
-                std::to_string(event) + "\"}]}";
-    }
-    return R"({"resourceType":"Bundle","type":"history","entry":[{"resource":
-        {"resourceType":"Parameters","parameter":[)" +
-           params + "]}}]}";
+    return fhirin::note(type, since, event > 0 ? std::vector<int>{event} : std::vector<int>{});
   };
   const std::size_t audit_before = memory_->auditCount();
   EXPECT_EQ(handler_->handle(post("/fhir", note("handshake", 0, 0))).status, 200);
@@ -320,8 +364,43 @@ TEST_F(FhirHandlerTest, SubscriptionGapsAreAuditedOnce) {
   EXPECT_NE(gaps[0].entry.reason.find("event 2 (1 event"), std::string::npos)
       << gaps[0].entry.reason;
   EXPECT_GT(memory_->auditCount(), audit_before);
-  EXPECT_EQ(issue(handler_->handle(post("/fhir", note("query-status", 3, 0)))),
-            "not-supported|Bundle.entry[0].resource.parameter.where(name = 'type')");
+  EXPECT_EQ(issue(handler_->handle(post("/fhir", note("bogus-type", 3, 0)))),
+            "code-invalid|Bundle.entry[0].resource.parameter.where(name = 'type')");
+}
+
+TEST_F(FhirHandlerTest, QueryStatusIsAHeartbeatWithAStatusAndQueryEventFillsGaps) {
+  ASSERT_EQ(handler_->handle(post("/fhir", note("handshake", 0, {}, "active"))).status, 200);
+  ASSERT_EQ(handler_->handle(post("/fhir", note("event-notification", 1, {1}))).status, 200);
+  // sst-2: a query-status carries the status.
+  EXPECT_EQ(issue(handler_->handle(post("/fhir", note("query-status", 4)))),
+            "required|Bundle.entry[0].resource.parameter.where(name = 'status')");
+  // Answered (not stored); its count reveals events 2..4 never arrived.
+  const http::HttpResponse status = handler_->handle(post("/fhir", note("query-status", 4, {}, "active")));
+  EXPECT_EQ(status.status, 200);
+  EXPECT_EQ(issue(status), "informational");
+  EXPECT_NE(status.body.find("query-status received"), std::string::npos);
+  EXPECT_EQ(header(status, "X-Gateway-Event-Id"), "");
+  EXPECT_EQ(handler_->stats().subscription_gaps, 1U);
+  EXPECT_EQ(memory_->eventCount(), 1U);
+  // sst-1: a query-event lists its events.
+  EXPECT_EQ(issue(handler_->handle(post("/fhir", note("query-event", 4)))),
+            "required|Bundle.entry[0].resource.parameter.where(name = 'notification-event')");
+  // The client fetched the missed events with $events and posts them: stored, no new gap, and a
+  // resend of the same events is answered from the first commit.
+  const http::HttpResponse events =
+      handler_->handle(post("/fhir", note("query-event", 4, {2, 3, 4}, "active")));
+  EXPECT_EQ(events.status, 200);
+  EXPECT_EQ(header(events, "X-Gateway-Duplicate"), "false");
+  EXPECT_EQ(memory_->eventCount(), 2U);
+  const std::vector<InboundEventRecord> rows = stored();
+  EXPECT_EQ(rows.back().message_type, "notification/query-event");
+  EXPECT_EQ(rows.back().control_id, "Subscription/s1#2-4");
+  EXPECT_EQ(header(handler_->handle(post("/fhir", note("query-event", 4, {2, 3, 4}, "active"))),
+                   "X-Gateway-Duplicate"),
+            "true");
+  // Event 5 follows without a gap.
+  EXPECT_EQ(handler_->handle(post("/fhir", note("event-notification", 5, {5}))).status, 200);
+  EXPECT_EQ(handler_->stats().subscription_gaps, 1U);
 }
 
 class FhirHandlerAuthTest : public ::testing::Test {
@@ -352,11 +431,17 @@ class FhirHandlerAuthTest : public ::testing::Test {
     return handler_->handle(r);
   }
 
-  std::string token(std::int64_t exp, const std::string& aud = kAudience) {
-    return test::signJwt(
-        rsa_.get(), R"({"alg":"RS384"})",
-        R"({"iss":"ehr-a","aud":")" + aud + R"(","exp":)" + std::to_string(exp) + "}");
+  // A token with a fresh jti each time (unless one is given).
+  std::string token(std::int64_t exp, const std::string& aud = kAudience, std::string jti = "") {
+    if (jti.empty()) {
+      jti = "jti-" + std::to_string(++tokens_made_);
+    }
+    return test::signJwt(rsa_.get(), R"({"alg":"RS384"})",
+                         R"({"iss":"ehr-a","aud":")" + aud + R"(","exp":)" + std::to_string(exp) +
+                             R"(,"jti":")" + jti + "\"}");
   }
+
+  int tokens_made_ = 0;
 
   test::TempDir dir_;
   test::TestKey rsa_;
@@ -395,6 +480,46 @@ TEST_F(FhirHandlerAuthTest, ExpiredAndWrongAudienceTokensAre401) {
   EXPECT_EQ(store_->eventCount(), 0U);
 }
 
+TEST_F(FhirHandlerAuthTest, AReplayedTokenIs401) {
+  const std::string once = token(kNow + 120);
+  EXPECT_EQ(send(once).status, 201);
+  const http::HttpResponse replay = send(once);
+  EXPECT_EQ(replay.status, 401);
+  EXPECT_EQ(issue(replay), "login");
+  EXPECT_NE(replay.body.find("token replayed"), std::string::npos);
+  EXPECT_EQ(store_->eventCount(), 1U);
+  EXPECT_EQ(send(token(kNow + 120)).status, 200);  // a new jti: the same Observation, a resend
+}
+
+TEST_F(FhirHandlerAuthTest, ATokenLivingLongerThanFiveMinutesIs401) {
+  // Default max_token_lifetime_seconds = 300, leeway 60.
+  EXPECT_EQ(send(token(kNow + 360)).status, 201);
+  const http::HttpResponse r = send(token(kNow + 361));
+  EXPECT_EQ(r.status, 401);
+  EXPECT_NE(r.body.find("token lifetime too long"), std::string::npos);
+}
+
+// A replay ledger that cannot answer.
+class DownLedger final : public TokenReplayLedger {
+ public:
+  Result<bool> firstUse(const std::string&, const std::string&, SystemTime, SystemTime) override {
+    return Status::unavailable("store is closing");
+  }
+};
+
+TEST_F(FhirHandlerAuthTest, AReplayCheckThatCannotBeMadeIs503) {
+  DownLedger down;
+  Result<std::unique_ptr<FhirHandler>> made =
+      FhirHandler::create(settings_, *intake_, store_.get(), clock_, &down);
+  ASSERT_TRUE(made.ok()) << made.status().toString();
+  handler_ = std::move(made).value();
+  const http::HttpResponse r = send(token(kNow + 120));
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(issue(r), "transient");
+  EXPECT_FALSE(header(r, "Retry-After").empty());
+  EXPECT_EQ(store_->eventCount(), 0U);
+}
+
 TEST_F(FhirHandlerAuthTest, MutualTlsClientsByCertificateSubject) {
   EXPECT_EQ(send("", "ehr-mtls").status, 201);
   const http::HttpResponse stranger = send("", "someone-else");
@@ -409,6 +534,67 @@ TEST_F(FhirHandlerAuthTest, MetadataNeedsNoCredentials) {
   const http::HttpResponse cs = handler_->handle(r);
   EXPECT_EQ(cs.status, 200);
   EXPECT_EQ(json(cs)["resourceType"], "CapabilityStatement");
+}
+
+// Used token ids and subscription state in the SQLite store survive a restart of the handler.
+TEST_F(FhirHandlerAuthTest, TokenIdsAndSubscriptionStateSurviveARestart) {
+  SqliteStoreSettings sqlite_settings;
+  sqlite_settings.path = (dir_.path() / "gateway.db").string();
+  Result<std::shared_ptr<SqliteStore>> sqlite = SqliteStore::open(sqlite_settings, clock_);
+  ASSERT_TRUE(sqlite.ok()) << sqlite.status().toString();
+  auto state = std::make_shared<SqliteFhirClientState>(*sqlite);
+  FhirIntake intake(*sqlite, std::make_shared<test::FakeCipher>(), clock_);
+  auto start = [&] {
+    Result<std::unique_ptr<FhirHandler>> made = FhirHandler::create(
+        settings_, intake, sqlite->get(), clock_, state.get(), state.get());
+    EXPECT_TRUE(made.ok()) << made.status().toString();
+    return std::move(made).value();
+  };
+  auto notify = [&](FhirHandler& handler, const std::string& body, const std::string& bearer) {
+    http::HttpRequest r = post("/fhir", body);
+    r.headers["authorization"] = "Bearer " + bearer;
+    return handler.handle(r).status;
+  };
+  const std::string used = token(kNow + 120, kAudience, "used-once");
+  {
+    std::unique_ptr<FhirHandler> first = start();
+    EXPECT_EQ(notify(*first, note("handshake", 0, {}, "requested"), used), 200);
+    EXPECT_EQ(notify(*first, note("event-notification", 1, {1}), token(kNow + 120)), 200);
+  }
+  std::unique_ptr<FhirHandler> second = start();  // a restart
+  EXPECT_EQ(notify(*second, note("heartbeat", 1), used), 401);  // still a replay
+  // Event 3 after the restart: event 2 is noticed missing (the counter was kept).
+  EXPECT_EQ(notify(*second, note("event-notification", 3, {3}, "active"), token(kNow + 120)), 200);
+  EXPECT_EQ(second->stats().subscription_gaps, 1U);
+  Result<std::vector<SubscriptionRecord>> saved = state->listSubscriptions();
+  ASSERT_TRUE(saved.ok()) << saved.status().toString();
+  ASSERT_EQ(saved->size(), 1U);
+  const SubscriptionRecord& r = saved->front();
+  EXPECT_EQ(r.client, "ehr-a");
+  EXPECT_EQ(r.subscription, "Subscription/s1");
+  EXPECT_EQ(r.highest_event, 3);
+  EXPECT_EQ(r.gaps, 1);
+  EXPECT_EQ(r.missed_events, 1);
+  EXPECT_EQ(r.last_type, "event-notification");
+  EXPECT_EQ(r.last_status, "active");
+  EXPECT_NE(r.last_gap.find("event 2 (1 event"), std::string::npos) << r.last_gap;
+  // The gap's audit record is in the store's trail.
+  Result<std::vector<AuditRecord>> audit = (*sqlite)->listAudit(0, 100);
+  ASSERT_TRUE(audit.ok());
+  std::size_t gap_records = 0;
+  for (const AuditRecord& a : *audit) {
+    gap_records += a.entry.action == "subscription_gap" ? 1 : 0;
+  }
+  EXPECT_EQ(gap_records, 1U);
+  // An expired token id is forgotten: the same jti is new again once its token is long gone.
+  EXPECT_TRUE(*state->firstUse("ehr-a", "old", SystemTime(std::chrono::seconds(kNow - 10)),
+                               SystemTime(std::chrono::seconds(kNow - 20))));
+  EXPECT_FALSE(*state->firstUse("ehr-a", "old", SystemTime(std::chrono::seconds(kNow - 10)),
+                                SystemTime(std::chrono::seconds(kNow - 15))));
+  EXPECT_TRUE(*state->firstUse("ehr-a", "old", SystemTime(std::chrono::seconds(kNow + 100)),
+                               SystemTime(std::chrono::seconds(kNow))));
+  EXPECT_TRUE(*state->firstUse("ehr-b", "used-once", SystemTime(std::chrono::seconds(kNow + 100)),
+                               SystemTime(std::chrono::seconds(kNow))));  // per client
 }
 
 TEST(FhirHandlerCreateTest, AnUnreadablePublicKeyIsAConfigError) {

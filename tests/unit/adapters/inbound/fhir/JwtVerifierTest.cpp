@@ -142,6 +142,37 @@ TEST_F(JwtVerifierTest, ChecksSubNbfIatAndLifetime) {
             "malformed token (exp, nbf or iat is not a number)");
 }
 
+TEST_F(JwtVerifierTest, NeedsAJtiAndReportsItWithTheExpiry) {
+  Result<JwtVerifier::Verified> ok = verifier_->verifyToken(
+      test::signJwt(rsa_, kRs384, claims("ehr-rsa", kNow + 120)), at(kNow));
+  ASSERT_TRUE(ok.ok()) << ok.status().toString();
+  EXPECT_EQ(ok->client, "ehr-rsa");
+  EXPECT_EQ(ok->jti, "j1");
+  EXPECT_EQ(ok->expires_at, at(kNow + 120 + 30));  // exp + leeway
+  const std::string no_jti = "{\"iss\":\"ehr-rsa\",\"aud\":\"" + std::string(kAudience) +
+                             "\",\"exp\":" + std::to_string(kNow + 120) + "}";
+  EXPECT_EQ(check(test::signJwt(rsa_, kRs384, no_jti)), "token has no jti");
+  const std::string numeric_jti = no_jti.substr(0, no_jti.size() - 1) + ",\"jti\":7}";
+  EXPECT_EQ(check(test::signJwt(rsa_, kRs384, numeric_jti)),
+            "malformed token (jti is not a string of 1 to 255 characters)");
+  const std::string long_jti =
+      no_jti.substr(0, no_jti.size() - 1) + ",\"jti\":\"" + std::string(256, 'j') + "\"}";
+  EXPECT_EQ(check(test::signJwt(rsa_, kRs384, long_jti)),
+            "malformed token (jti is not a string of 1 to 255 characters)");
+}
+
+TEST_F(JwtVerifierTest, RefusesALifetimeLongerThanTheLimitFromIat) {
+  // exp only 100 s ahead, but issued 700 s before it: the token lives longer than 600 s.
+  EXPECT_EQ(check(test::signJwt(rsa_, kRs384,
+                                claims("ehr-rsa", kNow + 100,
+                                       ",\"iat\":" + std::to_string(kNow - 600)))),
+            "token lifetime too long");
+  EXPECT_EQ(check(test::signJwt(rsa_, kRs384,
+                                claims("ehr-rsa", kNow + 100,
+                                       ",\"iat\":" + std::to_string(kNow - 500)))),
+            "ok:ehr-rsa");
+}
+
 TEST_F(JwtVerifierTest, RefusesMalformedTokens) {
   EXPECT_EQ(check(""), "malformed token (not a compact JWS)");
   EXPECT_EQ(check("a.b"), "malformed token (not a compact JWS)");

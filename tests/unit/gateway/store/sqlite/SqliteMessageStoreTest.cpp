@@ -47,8 +47,9 @@ class SqliteMessageStoreTest : public ::testing::Test {
     messages_ = std::make_unique<SqliteMessageStore>(store_);
   }
 
-  std::int64_t receive(const std::string& key) {
+  std::int64_t receive(const std::string& key, const std::string& sealed_parsed_form = "") {
     NewInboundEvent e;
+    e.sealed_parsed_form = sealed_parsed_form;
     e.dedupe_key = key;
     e.listener = "adt";
     e.control_id = key;
@@ -367,8 +368,22 @@ TEST_F(SqliteMessageStoreTest, ConsentLedgerAnswersTheNewestMatchingEntry) {
             StatusCode::InvalidArgument);
 }
 
+TEST_F(SqliteMessageStoreTest, MapperReadsThePayloadAndTheParsedFormTogether) {
+  const std::int64_t with_form = receive("f1", "sealed-parsed-f1");
+  const std::int64_t without = receive("f2");
+  Result<MessageStore::SealedEventForms> forms = messages_->sealedEventForMapping(with_form);
+  ASSERT_TRUE(forms.ok()) << forms.status().toString();
+  EXPECT_EQ(forms->payload, "sealed-f1");
+  EXPECT_EQ(forms->parsed_form, "sealed-parsed-f1");
+  forms = messages_->sealedEventForMapping(without);
+  ASSERT_TRUE(forms.ok()) << forms.status().toString();
+  EXPECT_EQ(forms->payload, "sealed-f2");
+  EXPECT_EQ(forms->parsed_form, "");
+  EXPECT_EQ(messages_->sealedEventForMapping(99).status().code(), StatusCode::NotFound);
+}
+
 TEST_F(SqliteMessageStoreTest, RetentionShredsExpiredContentAndPurgesOldPayloads) {
-  const std::int64_t event = receive("e1");
+  const std::int64_t event = receive("e1", "sealed-parsed-e1");
   NewPatientMessage soon = message(event, "soon");
   soon.expires_at = clock_->now() + minutes(10);
   NewPatientMessage sending = message(event, "sending");
@@ -377,7 +392,7 @@ TEST_F(SqliteMessageStoreTest, RetentionShredsExpiredContentAndPurgesOldPayloads
   map(event, {soon, message(event, "later"), sending});
   ASSERT_EQ(messages_->claimDue(ChannelKind::SecureInbox, clock_->now(), clock_->now(), 10)->size(),
             1u);
-  const std::int64_t unmapped = receive("e2");
+  const std::int64_t unmapped = receive("e2", "sealed-parsed-e2");
 
   EXPECT_TRUE(messages_->expireDue(clock_->now(), 100)->empty());
   clock_->advance(minutes(11));
@@ -390,6 +405,7 @@ TEST_F(SqliteMessageStoreTest, RetentionShredsExpiredContentAndPurgesOldPayloads
   EXPECT_EQ(*messages_->purgeEventPayloads(clock_->now(), 100), 1);  // e2 is not mapped yet
   EXPECT_EQ(messages_->sealedEventPayload(event).status().code(), StatusCode::NotFound);
   EXPECT_TRUE(messages_->sealedEventPayload(unmapped).ok());
+  EXPECT_EQ(messages_->sealedEventForMapping(unmapped)->parsed_form, "sealed-parsed-e2");
   EXPECT_EQ(store_->getInbound(event)->state, InboundState::Mapped);  // metadata kept
   EXPECT_EQ(*messages_->purgeEventPayloads(clock_->now(), 100), 0);
 
@@ -402,6 +418,8 @@ TEST_F(SqliteMessageStoreTest, RetentionShredsExpiredContentAndPurgesOldPayloads
   const std::string file = test::readFile(dir_.path() / "gateway.db");
   EXPECT_EQ(file.find("sealed-content-soon"), std::string::npos);
   EXPECT_EQ(file.find("sealed-e1"), std::string::npos);
+  EXPECT_EQ(file.find("sealed-parsed-e1"), std::string::npos);  // shredded with the payload
+  EXPECT_NE(file.find("sealed-parsed-e2"), std::string::npos);
   EXPECT_NE(file.find("sealed-content-later"), std::string::npos);
 }
 

@@ -51,6 +51,17 @@ bool loadConfig(const std::string& config_path, GatewayConfig& config, int& exit
   return true;
 }
 
+// The configured store, or null after printing why not.
+std::shared_ptr<SqliteStore> openSqlite(const GatewayConfig& config, const char* command) {
+  Result<std::shared_ptr<SqliteStore>> store =
+      SqliteStore::open(config.store, std::make_shared<SystemClock>());
+  if (!store.ok()) {
+    std::cerr << command << ": " << store.status().toString() << "\n";
+    return nullptr;
+  }
+  return *store;
+}
+
 // Prints the counts; true when every ciphertext is under `active`.
 bool printCounts(const std::vector<SealedKeyCount>& counts, const std::string& active) {
   bool all_active = true;
@@ -188,14 +199,12 @@ int keysStatus(const std::string& config_path) {
     std::cerr << "keys status: " << ring.status().toString() << "\n";
     return 1;
   }
-  Result<std::shared_ptr<SqliteStore>> store =
-      SqliteStore::open(config.store, std::make_shared<SystemClock>());
-  if (!store.ok()) {
-    std::cerr << "keys status: " << store.status().toString() << "\n";
+  std::shared_ptr<SqliteStore> store = openSqlite(config, "keys status");
+  if (store == nullptr) {
     return 1;
   }
-  Result<std::vector<SealedKeyCount>> counts = countSealedByKey(**store);
-  (*store)->close();
+  Result<std::vector<SealedKeyCount>> counts = countSealedByKey(*store);
+  store->close();
   if (!counts.ok()) {
     std::cerr << "keys status: " << counts.status().toString() << "\n";
     return 1;
@@ -226,10 +235,8 @@ int rewrapKeys(const std::string& config_path, std::size_t batch, const std::str
               << "\n";
     return 1;
   }
-  Result<std::shared_ptr<SqliteStore>> store =
-      SqliteStore::open(config.store, std::make_shared<SystemClock>());
-  if (!store.ok()) {
-    std::cerr << "keys rewrap: " << store.status().toString() << "\n";
+  std::shared_ptr<SqliteStore> store = openSqlite(config, "keys rewrap");
+  if (store == nullptr) {
     return 1;
   }
   std::size_t rewrapped = 0;
@@ -238,7 +245,7 @@ int rewrapKeys(const std::string& config_path, std::size_t batch, const std::str
   for (const SealedColumn& column : sealedColumns()) {
     std::int64_t after_id = 0;
     for (;;) {
-      Result<RewrapBatch> done = rewrapBatch(**store, *cipher, column, after_id, batch, actor);
+      Result<RewrapBatch> done = rewrapBatch(*store, *cipher, column, after_id, batch, actor);
       if (!done.ok()) {
         error = done.status();
         break;
@@ -258,8 +265,8 @@ int rewrapKeys(const std::string& config_path, std::size_t batch, const std::str
   if (!error.isOk()) {
     std::cerr << "keys rewrap: " << error.toString() << " (run it again to continue)\n";
   }
-  Result<std::vector<SealedKeyCount>> counts = countSealedByKey(**store);
-  (*store)->close();
+  Result<std::vector<SealedKeyCount>> counts = countSealedByKey(*store);
+  store->close();
   if (!counts.ok()) {
     std::cerr << "keys rewrap: " << counts.status().toString() << "\n";
     return 1;

@@ -21,7 +21,11 @@ std::string_view inboundStateName(InboundState state);
 
 // An event ready to be committed: metadata in clear, payload already sealed by a PayloadCipher.
 struct NewInboundEvent : InboundEventMetadata {
-  std::string dedupe_key;            // unique per committed event (hex digest)
+  // Unique per committed event, opaque to the store; also the payload's associated data.
+  std::string dedupe_key;
+  // When not empty, an event committed under this key (same control_id) is a duplicate too: the
+  // key an earlier version of the intake derived for the same message.
+  std::string legacy_dedupe_key;
   SystemTime received_at;
   std::uint64_t payload_bytes = 0;   // plaintext size
   std::string sealed_payload;        // PayloadCipher output (opaque)

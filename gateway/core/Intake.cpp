@@ -12,6 +12,11 @@ Intake::Intake(StorePtr store, PayloadCipherPtr cipher, ClockPtr clock, IntakeSe
       settings_(settings) {}
 
 std::string Intake::dedupeKey(const InboundEvent& event) {
+  std::string digest = legacyDedupeKey(event);
+  return digest.empty() ? std::string() : event.control_id + '\x1f' + digest;
+}
+
+std::string Intake::legacyDedupeKey(const InboundEvent& event) {
   // Unit separator between parts, so ("AB","C") and ("A","BC") differ.
   std::string material;
   material.reserve(16 + event.listener.size() + event.sending_application.size() +
@@ -60,7 +65,10 @@ Result<NewInboundEvent> Intake::prepare(InboundEvent event) {
   }
   const std::uint64_t payload_bytes = event.payload.size();
   NewInboundEvent record;
-  record.dedupe_key = dedupeKey(event);
+  record.legacy_dedupe_key = legacyDedupeKey(event);
+  if (!record.legacy_dedupe_key.empty()) {
+    record.dedupe_key = event.control_id + '\x1f' + record.legacy_dedupe_key;
+  }
   if (record.dedupe_key.empty()) {
     failed_.fetch_add(1);
     return Status::internal("cannot compute the dedupe key");

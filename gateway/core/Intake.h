@@ -55,8 +55,14 @@ class Intake final : public InboundSink {
   }
   IntakeStats stats() const;
 
-  // Hex SHA-256 over the source, listener and sender-scoped control id.
+  // The control id, a unit separator (0x1F), then legacyDedupeKey(): the control id first keeps
+  // the keys of a sender's (usually increasing) control ids next to each other in the store's
+  // unique index, so a batch of inserts touches a few index pages instead of one random page
+  // per event. Empty when no digest can be computed.
   static std::string dedupeKey(const InboundEvent& event);
+  // Hex SHA-256 over the source, listener and sender-scoped control id: the whole dedupe key
+  // before the control id prefix was added; events committed under it are still duplicates.
+  static std::string legacyDedupeKey(const InboundEvent& event);
 
  private:
   Status validate(const InboundEvent& event) const;

@@ -4,10 +4,13 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 
 #include <array>
+#include <atomic>
 #include <cstring>
 #include <initializer_list>
+#include <mutex>
 
 #include "gateway/crypto/OpenSslError.h"
 
@@ -23,6 +26,21 @@ constexpr std::size_t kWrapBytes = kIvBytes + kTagBytes + kKeyBytes;
 constexpr std::size_t kPayloadHeaderBytes = kIvBytes + kTagBytes;
 // EVP update calls take an int length; longer inputs go in chunks of this size.
 constexpr std::size_t kChunkBytes = std::size_t{1} << 30;
+// Random bytes per seal (DEK, wrap IV, payload IV), and the seals one reservoir fill serves: one
+// DRBG call (which costs a getpid() system call in OpenSSL 3) per ~4 KiB instead of per seal.
+constexpr std::size_t kSealRandomBytes = kKeyBytes + 2 * kIvBytes;
+constexpr std::size_t kReservoirBytes = kSealRandomBytes * 73;
+// Idle workers kept per cipher (more only exist while that many threads seal at once).
+constexpr std::size_t kMaxIdleWorkers = 32;
+
+// Bumped in the child after fork(): random bytes drawn before a fork must not be used by both
+// processes (the same DEK and IVs twice), so a worker refills when its fill is from an older
+// generation.
+std::atomic<std::uint64_t> g_fork_generation{0};
+
+void onForkChild() {
+  g_fork_generation.fetch_add(1, std::memory_order_relaxed);
+}
 
 struct CtxFree {
   void operator()(EVP_CIPHER_CTX* ctx) const { EVP_CIPHER_CTX_free(ctx); }
@@ -118,8 +136,9 @@ bool update(EVP_CIPHER_CTX* ctx, unsigned char* out, const unsigned char* in, st
   return true;
 }
 
-// One AES-256-GCM pass. `cipher` is null when `ctx` already holds AES-256-GCM (a second pass in
-// the same call), which keeps OpenSSL's provider context instead of rebuilding it.
+// One AES-256-GCM pass. `cipher` is null when `ctx` already holds AES-256-GCM, which keeps
+// OpenSSL's provider context instead of rebuilding it; `key` is null when `ctx` already holds the
+// key (its schedule is kept, only the IV is new).
 bool gcmEncrypt(EVP_CIPHER_CTX* ctx, const EVP_CIPHER* cipher, const unsigned char* key,
                 const unsigned char* iv, std::initializer_list<std::string_view> aad,
                 const unsigned char* in, std::size_t size, unsigned char* out, unsigned char* tag) {
@@ -167,6 +186,79 @@ Opened gcmDecrypt(EVP_CIPHER_CTX* ctx, const EVP_CIPHER* cipher, const unsigned 
 
 }  // namespace
 
+struct EnvelopeCipher::Worker {
+  ~Worker() { OPENSSL_cleanse(reservoir.data(), reservoir.size()); }
+
+  // Copies the next `n` (<= kSealRandomBytes) random bytes to `out` and wipes them here.
+  bool takeRandom(unsigned char* out, std::size_t n) {
+    const std::uint64_t generation = g_fork_generation.load(std::memory_order_relaxed);
+    if (reservoir_used + n > reservoir.size() || fill_generation != generation) {
+      if (RAND_bytes(reservoir.data(), static_cast<int>(reservoir.size())) != 1) {
+        return false;
+      }
+      reservoir_used = 0;
+      fill_generation = generation;
+    }
+    unsigned char* next = reservoir.data() + reservoir_used;
+    std::memcpy(out, next, n);
+    OPENSSL_cleanse(next, n);
+    reservoir_used += n;
+    return true;
+  }
+
+  CipherCtx wrap;     // encrypts under the active KEK: keyed once, then given a new IV per seal
+  CipherCtx payload;  // AES-256-GCM set up; keyed per use (each DEK, and the KEK when opening)
+  std::array<unsigned char, kReservoirBytes> reservoir{};
+  std::size_t reservoir_used = kReservoirBytes;  // nothing left: filled before the first use
+  std::uint64_t fill_generation = 0;
+};
+
+// Borrows a worker for one seal() or open(); gives it back to the pool unless discard() was
+// called (after an OpenSSL failure its state is not trusted).
+class EnvelopeCipher::WorkerLease {
+ public:
+  explicit WorkerLease(EnvelopeCipher& owner) : owner_(owner) {
+    {
+      std::lock_guard<std::mutex> lock(owner_.pool_mu_);
+      if (!owner_.idle_workers_.empty()) {
+        worker_ = std::move(owner_.idle_workers_.back());
+        owner_.idle_workers_.pop_back();
+        return;
+      }
+    }
+    auto worker = std::make_unique<Worker>();
+    worker->wrap.reset(EVP_CIPHER_CTX_new());
+    worker->payload.reset(EVP_CIPHER_CTX_new());
+    if (worker->wrap == nullptr || worker->payload == nullptr ||
+        EVP_EncryptInit_ex2(worker->wrap.get(), owner_.aes_.get(),
+                            owner_.keys_.active().bytes.data(), nullptr, nullptr) != 1 ||
+        EVP_EncryptInit_ex2(worker->payload.get(), owner_.aes_.get(), nullptr, nullptr,
+                            nullptr) != 1) {
+      return;  // worker() is null
+    }
+    worker_ = std::move(worker);
+  }
+  ~WorkerLease() {
+    if (worker_ == nullptr) {
+      return;
+    }
+    std::lock_guard<std::mutex> lock(owner_.pool_mu_);
+    if (owner_.idle_workers_.size() < kMaxIdleWorkers) {
+      owner_.idle_workers_.push_back(std::move(worker_));
+    }
+  }
+  WorkerLease(const WorkerLease&) = delete;
+  WorkerLease& operator=(const WorkerLease&) = delete;
+
+  // Null when no worker could be set up (out of memory, OpenSSL failure).
+  Worker* worker() { return worker_.get(); }
+  void discard() { worker_.reset(); }
+
+ private:
+  EnvelopeCipher& owner_;
+  std::unique_ptr<Worker> worker_;
+};
+
 void EnvelopeCipher::CipherFree::operator()(evp_cipher_st* cipher) const {
   EVP_CIPHER_free(cipher);
 }
@@ -201,6 +293,10 @@ Result<std::shared_ptr<EnvelopeCipher>> EnvelopeCipher::create(
       EVP_CIPHER_get_iv_length(aes.get()) != static_cast<int>(kIvBytes)) {
     return Status::internal("unexpected AES-256-GCM key or IV length");
   }
+  static const int fork_hook = ::pthread_atfork(nullptr, nullptr, &onForkChild);  // once
+  if (fork_hook != 0) {
+    return Status::internal("cannot register the envelope cipher's fork handler");
+  }
   return std::shared_ptr<EnvelopeCipher>(
       new EnvelopeCipher(std::move(keys), std::move(aes), std::move(usage)));
 }
@@ -209,10 +305,15 @@ Result<std::string> EnvelopeCipher::seal(std::string_view plaintext,
                                          std::string_view associated_data) {
   const KeyRing::Key& kek = keys_.active();
   GW_RETURN_IF_ERROR(usage_->acquire(kek.id));
+  WorkerLease lease(*this);
+  Worker* worker = lease.worker();
+  if (worker == nullptr) {
+    return opensslError(StatusCode::Internal, "cannot allocate a cipher context");
+  }
 
-  // DEK, wrap IV and payload IV from one call to the DRBG.
-  SecretBytes<kKeyBytes + 2 * kIvBytes> random;
-  if (RAND_bytes(random.data(), static_cast<int>(random.bytes.size())) != 1) {
+  // DEK, wrap IV and payload IV.
+  SecretBytes<kSealRandomBytes> random;
+  if (!worker->takeRandom(random.data(), random.bytes.size())) {
     return opensslError(StatusCode::Internal, "cannot generate a data key");
   }
   const unsigned char* dek = random.data();
@@ -236,12 +337,12 @@ Result<std::string> EnvelopeCipher::seal(std::string_view plaintext,
 
   const std::string_view wrap_aad(p, wrap_at);
   const std::string_view payload_aad(p, payload_at);
-  CipherCtx ctx(EVP_CIPHER_CTX_new());
-  if (ctx == nullptr ||
-      !gcmEncrypt(ctx.get(), aes_.get(), kek.bytes.data(), wrap_iv, {wrap_aad}, dek, kKeyBytes,
+  // The wrap context holds the KEK's key schedule: only the IV is new.
+  if (!gcmEncrypt(worker->wrap.get(), nullptr, nullptr, wrap_iv, {wrap_aad}, dek, kKeyBytes,
                   w + kIvBytes + kTagBytes, w + kIvBytes) ||
-      !gcmEncrypt(ctx.get(), nullptr, dek, payload_iv, {payload_aad, associated_data},
+      !gcmEncrypt(worker->payload.get(), nullptr, dek, payload_iv, {payload_aad, associated_data},
                   u8(plaintext.data()), plaintext.size(), b + kPayloadHeaderBytes, b + kIvBytes)) {
+    lease.discard();
     OPENSSL_cleanse(out.data(), out.size());
     return opensslError(StatusCode::Internal, "AES-256-GCM encryption failed");
   }
@@ -256,22 +357,25 @@ Result<std::string> EnvelopeCipher::open(std::string_view ciphertext,
     return Status::notFound("encrypted payload names key id '" + std::string(e.key_id) +
                             "', which is not in the key ring");
   }
-  CipherCtx ctx(EVP_CIPHER_CTX_new());
-  if (ctx == nullptr) {
+  WorkerLease lease(*this);
+  Worker* worker = lease.worker();
+  if (worker == nullptr) {
     return opensslError(StatusCode::Internal, "cannot allocate a cipher context");
   }
+  EVP_CIPHER_CTX* ctx = worker->payload.get();  // keyed with the KEK, then with the DEK
   SecretBytes<kKeyBytes> dek;
-  switch (gcmDecrypt(ctx.get(), aes_.get(), kek->bytes.data(), e.wrap_iv, {e.wrap_aad},
+  switch (gcmDecrypt(ctx, nullptr, kek->bytes.data(), e.wrap_iv, {e.wrap_aad},
                      e.wrapped_dek, kKeyBytes, dek.data(), e.wrap_tag)) {
     case Opened::Ok:
       break;
     case Opened::AuthenticationFailed:
       return Status::dataLoss("encrypted payload's data key failed authentication (tampered)");
     case Opened::Error:
+      lease.discard();
       return opensslError(StatusCode::Internal, "AES-256-GCM decryption failed");
   }
   std::string out(e.body.size(), '\0');
-  switch (gcmDecrypt(ctx.get(), nullptr, dek.data(), e.payload_iv, {e.payload_aad, associated_data},
+  switch (gcmDecrypt(ctx, nullptr, dek.data(), e.payload_iv, {e.payload_aad, associated_data},
                      u8(e.body.data()), e.body.size(), u8(out.data()), e.payload_tag)) {
     case Opened::Ok:
       return out;
@@ -283,6 +387,7 @@ Result<std::string> EnvelopeCipher::open(std::string_view ciphertext,
     case Opened::Error:
       break;
   }
+  lease.discard();
   OPENSSL_cleanse(out.data(), out.size());
   return opensslError(StatusCode::Internal, "AES-256-GCM decryption failed");
 }

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +33,13 @@ namespace gw {
 // counted in a KeyUsageLedger (persisted beside the key file when the cipher is created with one,
 // see KeyUsageLedger.h), and once the active KEK reached the ledger's limit seal() answers
 // Unavailable until keys are rotated. The data key's own encryption is its only use.
+//
+// Cost: OpenSSL contexts are pooled per cipher (one per concurrent caller), the one that wraps
+// keeps the active KEK's key schedule, and the random bytes (DEK and both IVs) come from a
+// per-context reservoir filled by one DRBG call per ~70 seals and discarded in a forked child.
+// So a seal is one DEK key schedule plus the two GCM passes, without allocations or system
+// calls besides the output string. A pooled context keeps the schedule of the last key it used
+// until its next use or the cipher's destruction (freeing it wipes it).
 //
 // Thread-safety: seal() and open() may be called concurrently. Never throws.
 class EnvelopeCipher final : public PayloadCipher {
@@ -71,6 +79,10 @@ class EnvelopeCipher final : public PayloadCipher {
   struct CipherFree {
     void operator()(evp_cipher_st* cipher) const;
   };
+  // Reusable OpenSSL state for one seal() or open() at a time, and the scope that borrows one
+  // from the pool (a new one when all are in use) and gives it back (both in the .cpp).
+  struct Worker;
+  class WorkerLease;
 
   EnvelopeCipher(KeyRing keys, std::unique_ptr<evp_cipher_st, CipherFree> aes,
                  std::shared_ptr<KeyUsageLedger> usage);
@@ -78,6 +90,8 @@ class EnvelopeCipher final : public PayloadCipher {
   KeyRing keys_;
   std::unique_ptr<evp_cipher_st, CipherFree> aes_;  // AES-256-GCM, fetched once
   std::shared_ptr<KeyUsageLedger> usage_;           // wraps per KEK; never null
+  std::mutex pool_mu_;
+  std::vector<std::unique_ptr<Worker>> idle_workers_;  // guarded by pool_mu_
 };
 
 }  // namespace gw

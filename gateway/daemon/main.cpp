@@ -7,6 +7,7 @@
 
 #include "gateway/daemon/AuditCommand.h"
 #include "gateway/daemon/Gateway.h"
+#include "gateway/daemon/KeysCommand.h"
 #include "gateway/daemon/MappingCommand.h"
 #include "gateway/daemon/MessagesCommand.h"
 #include "gateway/daemon/EhrSimulator.h"
@@ -150,6 +151,18 @@ int main(int argc, char** argv) {
   CLI::App* rotate = keys->add_subcommand(
       "rotate", "Append a new key-encryption key (used for new writes after a restart; audited)");
   rotate->add_option("-c,--config", config_path, "Config file")->capture_default_str();
+  CLI::App* keys_status = keys->add_subcommand(
+      "status", "Count the stored ciphertexts per key-encryption key id (a key is retirable at 0)");
+  keys_status->add_option("-c,--config", config_path, "Config file")->capture_default_str();
+  std::size_t rewrap_batch = 500;
+  CLI::App* rewrap = keys->add_subcommand(
+      "rewrap",
+      "Re-encrypt every ciphertext under the active key, in audited batches (after the gateway "
+      "restarted with the rotated key file; run again to continue)");
+  rewrap->add_option("-c,--config", config_path, "Config file")->capture_default_str();
+  rewrap->add_option("--batch", rewrap_batch, "Ciphertexts per transaction")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100000}));
 
   gw::MappingTestOptions mapping_options;
   CLI::App* mapping = app.add_subcommand("mapping", "Mapping tools");
@@ -221,6 +234,12 @@ int main(int argc, char** argv) {
   }
   if (*rotate) {
     return gw::rotateKeys(config_path, currentUser());
+  }
+  if (*keys_status) {
+    return gw::keysStatus(config_path);
+  }
+  if (*rewrap) {
+    return gw::rewrapKeys(config_path, rewrap_batch, currentUser());
   }
   return 2;
 }

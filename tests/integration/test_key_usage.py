@@ -4,9 +4,10 @@ key-encryption key in "<key file>.usage" (mode 0600) and resumes at the reserved
 restart; `gateway keys rotate` reports them."""
 import os
 import re
+import sqlite3
 import unittest
 
-from gwtest import GatewayTestCase, hl7_message, run_cli, to_cr
+from gwtest import GatewayTestCase, hl7_message, list_messages, run_cli, to_cr
 
 BLOCK = 65536
 
@@ -55,6 +56,55 @@ class KeyUsageTest(GatewayTestCase):
         self.gateway.start()
         self.send("C", 1)
         self.assertEqual(self.ledger(), {key: str(2 * BLOCK), new_key: str(BLOCK)})
+
+    def key_counts(self, command):
+        """(table, key id) -> count from `keys status` / `keys rewrap` output."""
+        counts = {}
+        for line in command.stdout.decode().splitlines():
+            table, key, count = line.split("\t") if line.count("\t") == 2 else (None, None, None)
+            if table is not None:
+                counts[(table, key)] = int(count)
+        return counts
+
+    def test_rewrap_moves_every_ciphertext_to_the_rotated_key(self):
+        self.start_gateway()
+        self.send("OLD", 3)
+        self.assertEqual(self.gateway.stop(), 0)
+        [old_key] = self.key_ids()
+        rotate = run_cli("keys", "rotate", "--config", self.config_path)
+        self.assertEqual(rotate.returncode, 0, rotate.stderr)
+        new_key = rotate.stdout.decode().strip()
+
+        status = run_cli("keys", "status", "--config", self.config_path)
+        self.assertEqual(status.returncode, 0, status.stderr)
+        self.assertEqual(self.key_counts(status)[("inbound_events", old_key)], 3)
+        self.assertIn(f"active\t{new_key}\n", status.stdout.decode())
+
+        # While the gateway (restarted with the rotated key file) takes new messages.
+        self.gateway.start()
+        self.send("NEW", 2)
+        rewrap = run_cli("keys", "rewrap", "--batch", "2", "--config", self.config_path)
+        self.assertEqual(rewrap.returncode, 0, rewrap.stderr)
+        self.assertIn(f"under {new_key}, 0 could not be opened", rewrap.stderr.decode())
+        counts = self.key_counts(rewrap)
+        self.assertEqual(counts[("inbound_events", new_key)], 5)
+        self.assertNotIn(old_key, {key for (_, key) in counts})
+        self.send("LATER", 1)
+        self.assertEqual(self.gateway.stop(), 0)
+
+        for row in list_messages(self.config_path):  # every payload opens under the new key
+            show = run_cli("messages", "show", row[0], "--payload", "--reason", "rewrap test",
+                           "--config", self.config_path)
+            self.assertEqual(show.returncode, 0, show.stderr)
+            self.assertIn(row[3], show.stdout.decode())
+        with sqlite3.connect(os.path.join(self.dir, "gateway.db")) as db:
+            rewrapped = db.execute("SELECT count(*) FROM audit_records WHERE action = "
+                                   "'key_rewrapped' AND reason = ?",
+                                   (f"kek {old_key} -> {new_key}",)).fetchone()[0]
+        self.assertGreaterEqual(rewrapped, 3)  # and any patient messages the mapper sealed
+        again = run_cli("keys", "rewrap", "--config", self.config_path)
+        self.assertEqual(again.returncode, 0, again.stderr)
+        self.assertIn("0 ciphertext(s) re-wrapped", again.stderr.decode())
 
     def test_a_ledger_readable_by_others_is_refused(self):
         self.start_gateway()

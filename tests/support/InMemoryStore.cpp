@@ -44,7 +44,14 @@ Result<IntakeReceipt> InMemoryStore::commitLocked(NewInboundEvent event, Deadlin
   audit.actor = "listener:" + event.listener;
   audit.outcome = "ok";
   audit.source = event.peer;
-  const auto existing = ids_by_key_.find(event.dedupe_key);
+  auto existing = ids_by_key_.find(event.dedupe_key);
+  if (existing == ids_by_key_.end() && !event.legacy_dedupe_key.empty()) {
+    existing = ids_by_key_.find(event.legacy_dedupe_key);  // SqliteStore also matches control_id
+    if (existing != ids_by_key_.end() &&
+        events_[existing->second].record.control_id != event.control_id) {
+      existing = ids_by_key_.end();
+    }
+  }
   if (existing != ids_by_key_.end()) {
     events_[existing->second].record.duplicates += 1;
     audit.action = "duplicate";

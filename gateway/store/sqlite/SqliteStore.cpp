@@ -15,6 +15,7 @@
 #include <exception>
 #include <filesystem>
 #include <future>
+#include <initializer_list>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -262,6 +263,9 @@ class SqliteStore::Impl {
   void runBatch();
   Status runTransaction(std::int64_t now_ms);
   Status commitEvent(const NewInboundEvent& e, IntakeReceipt& receipt, std::int64_t now_ms);
+  // Runs `query` (SELECT id ...) with `args`; sets `id` and `found` when it yields a row.
+  Status findEvent(Statement& query, std::initializer_list<std::string_view> args,
+                   std::int64_t& id, bool& found);
   // Answers a finished batch request (`failure` is the whole transaction's).
   static void completeBatch(BatchCommitRequest& batch, Outcome& outcome, const Status& failure);
   Status readPayload(PayloadRequest& request, Outcome& outcome, std::int64_t now_ms);
@@ -304,6 +308,7 @@ class SqliteStore::Impl {
   Statement commit_;
   Statement rollback_;
   Statement find_by_key_;
+  Statement find_by_legacy_key_;
   Statement insert_event_;
   Statement count_duplicate_;
   Statement insert_audit_;
@@ -392,6 +397,12 @@ Status SqliteStore::Impl::open() {
   GW_RETURN_IF_ERROR(prepareInto(db, rollback_, "ROLLBACK"));
   GW_RETURN_IF_ERROR(
       prepareInto(db, find_by_key_, "SELECT id FROM inbound_events WHERE dedupe_key = ?"));
+  // Through the control id index, whose pages for a sender's recent control ids are hot: the
+  // unique index on dedupe_key would be a random page per lookup for the (hashed) legacy keys.
+  GW_RETURN_IF_ERROR(
+      prepareInto(db, find_by_legacy_key_,
+                  "SELECT id FROM inbound_events INDEXED BY inbound_events_control_id "
+                  "WHERE control_id = ? AND dedupe_key = ?"));
   GW_RETURN_IF_ERROR(prepareInto(
       db, insert_event_,
       "INSERT INTO inbound_events (source, dedupe_key, listener, peer, sending_application, "
@@ -482,7 +493,7 @@ void SqliteStore::Impl::close() {
     read_db_.reset();
   }
   // The writer's connection closes last, so SQLite checkpoints and removes the WAL file.
-  for (Statement* stmt : {&begin_, &max_seq_, &commit_, &rollback_, &find_by_key_, &insert_event_,
+  for (Statement* stmt : {&begin_, &max_seq_, &commit_, &rollback_, &find_by_key_, &find_by_legacy_key_, &insert_event_,
                           &count_duplicate_, &insert_audit_, &read_payload_, &insert_checkpoint_}) {
     *stmt = Statement();
   }
@@ -972,17 +983,11 @@ Status SqliteStore::Impl::commitEvent(const NewInboundEvent& e, IntakeReceipt& r
                                       std::int64_t now_ms) {
   std::int64_t id = 0;
   bool duplicate = false;
-  {
-    // Also finds an event inserted earlier in this same batch (same transaction).
-    ResetOnExit reset(find_by_key_);
-    find_by_key_.bindText(1, e.dedupe_key);
-    const int rc = find_by_key_.step();
-    if (rc == SQLITE_ROW) {
-      id = find_by_key_.columnInt(0);
-      duplicate = true;
-    } else if (rc != SQLITE_DONE) {
-      return sqliteError(write_db_.get(), rc, "cannot look up a dedupe key");
-    }
+  // Also finds an event inserted earlier in this same batch (same transaction).
+  GW_RETURN_IF_ERROR(findEvent(find_by_key_, {e.dedupe_key}, id, duplicate));
+  if (!duplicate && !e.legacy_dedupe_key.empty()) {
+    GW_RETURN_IF_ERROR(
+        findEvent(find_by_legacy_key_, {e.control_id, e.legacy_dedupe_key}, id, duplicate));
   }
   if (duplicate) {
     count_duplicate_.bindInt(1, id);
@@ -1052,6 +1057,23 @@ Status SqliteStore::Impl::readPayload(PayloadRequest& request, Outcome& outcome,
     request.audit.time = fromUnixMillis(now_ms);
   }
   return appendAudit(request.audit);
+}
+
+Status SqliteStore::Impl::findEvent(Statement& query, std::initializer_list<std::string_view> args,
+                                    std::int64_t& id, bool& found) {
+  ResetOnExit reset(query);
+  int index = 1;
+  for (const std::string_view arg : args) {
+    query.bindText(index++, arg);
+  }
+  const int rc = query.step();
+  if (rc == SQLITE_ROW) {
+    id = query.columnInt(0);
+    found = true;
+  } else if (rc != SQLITE_DONE) {
+    return sqliteError(write_db_.get(), rc, "cannot look up a dedupe key");
+  }
+  return Status::ok();
 }
 
 Status SqliteStore::Impl::appendAudit(const AuditEntry& entry) {

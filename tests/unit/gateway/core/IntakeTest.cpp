@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -79,10 +80,37 @@ TEST_F(IntakeTest, DedupeKeySeparatesSendersListenersAndFieldBoundaries) {
   d.sending_application = "SIM_EH";
   d.sending_facility = "RDEMO_HOSP";
   const std::string key = Intake::dedupeKey(a);
-  EXPECT_EQ(key.size(), 64u);
+  EXPECT_EQ(key, "C1\x1f" + Intake::legacyDedupeKey(a));
+  EXPECT_EQ(Intake::legacyDedupeKey(a).size(), 64u);
+  EXPECT_NE(Intake::legacyDedupeKey(a), Intake::legacyDedupeKey(b));
   EXPECT_NE(key, Intake::dedupeKey(b));
   EXPECT_NE(key, Intake::dedupeKey(c));
   EXPECT_NE(key, Intake::dedupeKey(d));
+}
+
+// Keys of a sender's increasing control ids sort in the same order (and so sit together in the
+// store's unique index), whatever their digests.
+TEST_F(IntakeTest, DedupeKeysSortByControlId) {
+  std::vector<std::string> keys;
+  for (int i = 100; i < 200; ++i) {
+    keys.push_back(Intake::dedupeKey(adtEvent("MSG" + std::to_string(i))));
+  }
+  EXPECT_TRUE(std::is_sorted(keys.begin(), keys.end()));
+}
+
+// A resend of a message committed by an older intake (whose key was the bare digest) is a
+// duplicate, not a second event.
+TEST_F(IntakeTest, ResendOfAMessageStoredUnderTheLegacyKeyIsADuplicate) {
+  NewInboundEvent old;
+  static_cast<InboundEventMetadata&>(old) = adtEvent("C9");
+  old.dedupe_key = Intake::legacyDedupeKey(adtEvent("C9"));
+  old.sealed_payload = "sealed";
+  Result<IntakeReceipt> first = store_->commitInbound(old, soon());
+  ASSERT_TRUE(first.ok());
+  Result<IntakeReceipt> again = intake_.accept(adtEvent("C9"), soon());
+  ASSERT_TRUE(again.ok()) << again.status().toString();
+  EXPECT_TRUE(again->duplicate);
+  EXPECT_EQ(again->event_id, first->event_id);
 }
 
 TEST_F(IntakeTest, RejectsEventsThatBreakTheRulesWithoutStoring) {

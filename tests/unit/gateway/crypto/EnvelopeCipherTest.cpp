@@ -1,8 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <array>
+#include <optional>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "gateway/crypto/EnvelopeCipher.h"
@@ -23,6 +29,59 @@ KeyRing ring(const std::string& text) {
 
 std::shared_ptr<EnvelopeCipher> cipher(const std::string& text) {
   return EnvelopeCipher::create(ring(text)).value();
+}
+
+// Opens an envelope with plain OpenSSL calls, following the layout documented in
+// EnvelopeCipher.h, independently of EnvelopeCipher::open(); nullopt when authentication fails.
+std::optional<std::string> openIndependently(const std::string& sealed,
+                                             const std::array<unsigned char, 32>& kek,
+                                             const std::string& associated_data) {
+  auto gcm = [](const unsigned char* key, const unsigned char* iv, const std::string& aad,
+                const unsigned char* in, std::size_t size,
+                const unsigned char* tag) -> std::optional<std::string> {
+    EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+    std::string out(size, '\0');
+    int n = 0;
+    std::array<unsigned char, 16> expected{};
+    std::copy(tag, tag + 16, expected.begin());
+    const bool ok =
+        EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, key, iv) == 1 &&
+        EVP_DecryptUpdate(ctx, nullptr, &n, reinterpret_cast<const unsigned char*>(aad.data()),
+                          static_cast<int>(aad.size())) == 1 &&
+        EVP_DecryptUpdate(ctx, reinterpret_cast<unsigned char*>(out.data()), &n, in,
+                          static_cast<int>(size)) == 1 &&
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, 16, expected.data()) == 1 &&
+        EVP_DecryptFinal_ex(ctx, reinterpret_cast<unsigned char*>(out.data()) + size, &n) == 1;
+    EVP_CIPHER_CTX_free(ctx);
+    return ok ? std::optional<std::string>(out) : std::nullopt;
+  };
+  const auto* c = reinterpret_cast<const unsigned char*>(sealed.data());
+  const std::size_t id_length = c[4];
+  const std::size_t wrap_at = 5 + id_length;
+  const std::size_t payload_at = wrap_at + 12 + 16 + 32;
+  const std::size_t body_at = payload_at + 12 + 16;
+  const std::optional<std::string> dek = gcm(kek.data(), c + wrap_at, sealed.substr(0, wrap_at),
+                                             c + wrap_at + 28, 32, c + wrap_at + 12);
+  if (!dek || dek->size() != 32) {
+    return std::nullopt;
+  }
+  return gcm(reinterpret_cast<const unsigned char*>(dek->data()), c + payload_at,
+             sealed.substr(0, payload_at) + associated_data, c + body_at,
+             sealed.size() - body_at, c + payload_at + 12);
+}
+
+std::array<unsigned char, 32> keyBytes(const std::string& hex) {
+  std::array<unsigned char, 32> key{};
+  for (std::size_t i = 0; i < key.size(); ++i) {
+    key[i] = static_cast<unsigned char>(std::stoi(hex.substr(2 * i, 2), nullptr, 16));
+  }
+  return key;
+}
+
+// The wrap IV and payload IV of a sealed envelope (the random parts besides the DEK).
+std::string ivsOf(const std::string& sealed) {
+  const std::size_t wrap_at = 5 + static_cast<unsigned char>(sealed[4]);
+  return sealed.substr(wrap_at, 12) + sealed.substr(wrap_at + 60, 12);
 }
 
 std::string payload(std::size_t size) {
@@ -225,6 +284,57 @@ TEST(EnvelopeCipherTest, PersistentWrapCountSurvivesARestartAndStopsAtTheLimit) 
                      .value();
   EXPECT_TRUE(rotated->seal("z", "aad").ok());
   EXPECT_EQ(rotated->keyUsage().size(), 2u);
+}
+
+// Pooled contexts (the KEK's kept key schedule, the reservoir of random bytes) must produce
+// exactly the documented envelope, seal after seal, also after failed opens on the same context.
+TEST(EnvelopeCipherTest, EverySealOpensWithPlainOpenSslAcrossReusedContexts) {
+  const auto c = cipher("kek-1 " + kHexA + "\n");
+  const auto kek = keyBytes(kHexA);
+  std::set<std::string> ivs;
+  for (int i = 0; i < 300; ++i) {  // several reservoir refills
+    const std::string aad = "key-" + std::to_string(i);
+    const std::string plain = payload(static_cast<std::size_t>(i * 7));
+    Result<std::string> sealed = c->seal(plain, aad);
+    ASSERT_TRUE(sealed.ok()) << sealed.status().toString();
+    EXPECT_EQ(openIndependently(*sealed, kek, aad), plain) << "seal " << i;
+    EXPECT_FALSE(openIndependently(*sealed, kek, aad + "x").has_value());
+    EXPECT_TRUE(ivs.insert(ivsOf(*sealed)).second) << "IVs repeated at seal " << i;
+    if (i % 10 == 0) {  // a failed open leaves the context in a failed state
+      std::string tampered = *sealed;
+      tampered.back() = static_cast<char>(tampered.back() ^ 1);
+      EXPECT_EQ(c->open(tampered, aad).status().code(), StatusCode::DataLoss);
+      EXPECT_EQ(c->open(*sealed, aad + "x").status().code(), StatusCode::DataLoss);
+    }
+    EXPECT_EQ(c->open(*sealed, aad).valueOr(std::string("-")), plain);
+  }
+}
+
+// Random bytes drawn into the reservoir before a fork must not be used by both processes.
+TEST(EnvelopeCipherTest, ForkedChildNeverReusesTheParentsRandomBytes) {
+  const auto c = cipher("kek-1 " + kHexA + "\n");
+  ASSERT_TRUE(c->seal("fill the reservoir", "aad").ok());
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::close(fds[0]);
+    Result<std::string> sealed = c->seal("in the child", "aad");
+    const std::string ivs = sealed.ok() ? ivsOf(*sealed) : std::string();
+    const bool written = ::write(fds[1], ivs.data(), ivs.size()) == static_cast<ssize_t>(ivs.size());
+    ::_exit(written && sealed.ok() ? 0 : 1);
+  }
+  ::close(fds[1]);
+  Result<std::string> sealed = c->seal("in the parent", "aad");
+  ASSERT_TRUE(sealed.ok());
+  std::string child_ivs(24, '\0');
+  EXPECT_EQ(::read(fds[0], child_ivs.data(), child_ivs.size()), 24);
+  ::close(fds[0]);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_NE(child_ivs, ivsOf(*sealed));
 }
 
 TEST(EnvelopeCipherTest, NullLedgerIsRefused) {

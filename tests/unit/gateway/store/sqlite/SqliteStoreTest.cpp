@@ -226,6 +226,36 @@ TEST_F(SqliteStoreTest, ResendInALaterBatchIsADuplicate) {
   EXPECT_EQ(audit[2].entry.object, "inbound_event:1");
 }
 
+// An event committed under an older key format is found through the control id index when it
+// is resent with a new-format key naming the old key as legacy_dedupe_key, in a later batch or
+// in the same one; the same legacy key with another control id is not a match.
+TEST_F(SqliteStoreTest, ResendUnderANewKeyFormatFindsTheLegacyKey) {
+  auto store = open();
+  ASSERT_TRUE(store->commitInbound(event("0123abcd", "C7"), kLongDeadline).ok());
+  NewInboundEvent resend = event(std::string("C7\x1f" "0123abcd"), "C7");
+  resend.legacy_dedupe_key = "0123abcd";
+  Result<IntakeReceipt> again = store->commitInbound(resend, kLongDeadline);
+  ASSERT_TRUE(again.ok()) << again.status().toString();
+  EXPECT_TRUE(again->duplicate);
+  EXPECT_EQ(again->event_id, 1);
+
+  NewInboundEvent other = event(std::string("C8\x1f" "0123abcd"), "C8");
+  other.legacy_dedupe_key = "0123abcd";
+  NewInboundEvent other_again = other;
+  std::promise<std::vector<Result<IntakeReceipt>>> done;
+  store->commitInboundBatch({other, other_again}, kLongDeadline,
+                            [&](std::vector<Result<IntakeReceipt>> r) { done.set_value(r); });
+  const std::vector<Result<IntakeReceipt>> results = done.get_future().get();
+  ASSERT_EQ(results.size(), 2u);
+  ASSERT_TRUE(results[0].ok() && results[1].ok());
+  EXPECT_FALSE(results[0]->duplicate);
+  EXPECT_EQ(results[0]->event_id, 2);
+  EXPECT_TRUE(results[1]->duplicate);
+  EXPECT_EQ(results[1]->event_id, 2);
+  EXPECT_EQ(store->getInbound(1)->duplicates, 1);
+  EXPECT_EQ(allEvents(*store).size(), 2u);
+}
+
 TEST_F(SqliteStoreTest, SameKeyTwiceInOneBatchIsADuplicateOfTheFirst) {
   auto store = open();
   const auto results = commitInOneBatch(*store, {event("k1"), event("k1"), event("k2")});

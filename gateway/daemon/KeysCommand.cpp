@@ -9,6 +9,7 @@
 #include <memory>
 #include <utility>
 
+#include "gateway/api/Store.h"
 #include "gateway/crypto/EnvelopeCipher.h"
 #include "gateway/crypto/KeyRing.h"
 #include "gateway/daemon/Gateway.h"
@@ -77,8 +78,11 @@ bool printCounts(const std::vector<SealedKeyCount>& counts, const std::string& a
 
 const std::vector<SealedColumn>& sealedColumns() {
   static const std::vector<SealedColumn> columns = {
-      {"inbound_events", "dedupe_key", "sealed_payload", "inbound_event"},
-      {"patient_messages", "idempotency_key", "sealed_content", "patient_message"},
+      {"inbound_events", "inbound_events", "dedupe_key", "sealed_payload", "inbound_event"},
+      {"inbound_events.parsed_form", "inbound_events", "dedupe_key", "sealed_parsed_form",
+       "inbound_event", &parsedFormAssociatedData},
+      {"patient_messages", "patient_messages", "idempotency_key", "sealed_content",
+       "patient_message"},
   };
   return columns;
 }
@@ -104,7 +108,7 @@ Result<std::vector<SealedKeyCount>> countSealedByKey(SqliteStore& store) {
                                    std::string("cannot count the keys of ") + column.table);
       }
       for (const auto& [key_id, count] : by_key) {
-        counts.push_back({column.table, key_id, count});
+        counts.push_back({column.label, key_id, count});
       }
     }
     return Status::ok();
@@ -143,8 +147,11 @@ Result<RewrapBatch> rewrapBatch(SqliteStore& store, EnvelopeCipher& cipher,
       select->bindInt(4, static_cast<std::int64_t>(max_rows));
       int rc;
       while ((rc = select->step()) == SQLITE_ROW) {
-        rows.push_back({select->columnInt(0), select->columnText(1),
-                        std::string(select->columnBlob(2))});
+        std::string aad = select->columnText(1);
+        if (column.associated_data != nullptr) {
+          aad = column.associated_data(aad);
+        }
+        rows.push_back({select->columnInt(0), std::move(aad), std::string(select->columnBlob(2))});
       }
       if (rc != SQLITE_DONE) {
         return sqlite::sqliteError(session.db(), rc,

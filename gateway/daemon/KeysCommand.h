@@ -15,10 +15,13 @@ class SqliteStore;
 
 // A column holding PayloadCipher output, with the column its associated data comes from.
 struct SealedColumn {
+  const char* label;  // what `keys status` prints: the table, or table.column for a second one
   const char* table;
   const char* aad_column;
   const char* sealed_column;
   const char* object;  // audit object prefix, e.g. "inbound_event" ("inbound_event:<id>")
+  // The associated data from the aad column's value; nullptr: the value itself.
+  std::string (*associated_data)(const std::string& aad_column_value) = nullptr;
 };
 
 // Every sealed column of the schema. A new one must be added here: `keys status` would otherwise

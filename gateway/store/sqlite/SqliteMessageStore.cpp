@@ -513,8 +513,7 @@ Result<std::int64_t> SqliteMessageStore::releaseExpiredLeases(SystemTime now) {
     released = 0;
     GW_ASSIGN_OR_RETURN(
         Statement * select,
-        session.statement(
-            "SELECT id FROM patient_messages WHERE state = 'sending' AND lease_until <= ?"));
+        session.statement(housekeeping_sql::kExpiredLeases));
     std::vector<std::int64_t> ids;
     {
       ResetOnExit reset(*select);
@@ -600,8 +599,7 @@ Result<std::vector<std::int64_t>> SqliteMessageStore::expireDue(SystemTime now, 
     expired.clear();
     GW_ASSIGN_OR_RETURN(
         Statement * select,
-        session.statement("SELECT id, state FROM patient_messages WHERE expires_at <= ? AND "
-                          "state NOT IN ('expired', 'sending') ORDER BY expires_at, id LIMIT ?"));
+        session.statement(housekeeping_sql::kExpireDue));
     std::vector<std::pair<std::int64_t, std::string>> due;
     {
       ResetOnExit reset(*select);
@@ -640,9 +638,7 @@ Result<std::int64_t> SqliteMessageStore::purgeEventPayloads(SystemTime received_
     purged = 0;
     GW_ASSIGN_OR_RETURN(
         Statement * select,
-        session.statement("SELECT id FROM inbound_events WHERE received_at < ? AND "
-                          "state IN ('mapped', 'ignored') AND sealed_payload IS NOT NULL "
-                          "ORDER BY id LIMIT ?"));
+        session.statement(housekeeping_sql::kPurgeablePayloads));
     std::vector<std::int64_t> ids;
     {
       ResetOnExit reset(*select);

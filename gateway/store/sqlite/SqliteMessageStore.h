@@ -8,6 +8,21 @@
 
 namespace gw {
 
+// Housekeeping's selects, each answered from a partial index of migration 9 (its tests check
+// the query plans, so an edit that brings back a full-table scan fails).
+namespace housekeeping_sql {
+inline constexpr const char* kExpireDue =
+    "SELECT id, state FROM patient_messages WHERE expires_at <= ? AND state <> 'expired' AND "
+    "state NOT IN ('expired', 'sending') ORDER BY expires_at, id LIMIT ?";
+inline constexpr const char* kExpiredLeases =
+    "SELECT id FROM patient_messages WHERE state = 'sending' AND lease_until <= ?";
+// '+state': the partial index inbound_events_purge (payloads still stored), not the state
+// index, which walks every purged event again; its order needs no sort.
+inline constexpr const char* kPurgeablePayloads =
+    "SELECT id FROM inbound_events WHERE received_at < ? AND +state IN ('mapped', 'ignored') AND "
+    "sealed_payload IS NOT NULL ORDER BY received_at, id LIMIT ?";
+}  // namespace housekeeping_sql
+
 // MessageStore on the SQLite store's tables patient_messages and consent_ledger (migration 3).
 // Writes go through the store's writer (group commit, audit in the same transaction); reads use
 // its read connection. Thread-safety and errors as MessageStore.

@@ -18,6 +18,16 @@ std::shared_ptr<EnvelopeCipher> cipher(const std::string& ring_text) {
   return EnvelopeCipher::create(KeyRing::parse(ring_text, "test").value()).value();
 }
 
+const SealedColumn& column(const std::string& label) {
+  for (const SealedColumn& c : sealedColumns()) {
+    if (c.label == label) {
+      return c;
+    }
+  }
+  ADD_FAILURE() << "no sealed column " << label;
+  return sealedColumns().front();
+}
+
 std::string plainOf(int i) {
   return "MSH|^~\\&|EHR|HOSP|||20260101||ADT^A03|C" + std::to_string(i) + "|P|2.5.1\rPID|1||SYN" +
          std::to_string(i) + "\r";
@@ -38,6 +48,10 @@ class KeysCommandTest : public ::testing::Test {
       e.dedupe_key = "key-" + std::to_string(i);
       e.payload_bytes = plainOf(i).size();
       e.sealed_payload = old_->seal(plainOf(i), e.dedupe_key).value();
+      if (i == 1) {  // a FHIR event keeps its parsed form under its own associated data
+        e.sealed_parsed_form =
+            old_->seal("parsed form 1", parsedFormAssociatedData(e.dedupe_key)).value();
+      }
       ASSERT_TRUE(store_->commitInbound(e, std::chrono::steady_clock::now() +
                                                std::chrono::seconds(10)).ok());
     }
@@ -93,6 +107,33 @@ class KeysCommandTest : public ::testing::Test {
   std::shared_ptr<EnvelopeCipher> rotated_ = cipher(kOld + kNew);
 };
 
+TEST_F(KeysCommandTest, ParsedFormsAreCountedAndRewrappedWithTheirOwnAssociatedData) {
+  EXPECT_EQ(count("inbound_events.parsed_form", "kek-old"), 1);
+  const SealedColumn& forms = column("inbound_events.parsed_form");
+  ASSERT_STREQ(forms.sealed_column, "sealed_parsed_form");
+  std::int64_t after = 0;
+  Result<RewrapBatch> done = rewrapBatch(*store_, *rotated_, forms, after, 10, "alice");
+  ASSERT_TRUE(done.ok()) << done.status().toString();
+  EXPECT_EQ(done->rewrapped, 1u);
+  EXPECT_EQ(done->failed, 0u);
+  EXPECT_EQ(count("inbound_events.parsed_form", "kek-old"), 0);
+  EXPECT_EQ(count("inbound_events.parsed_form", "kek-new"), 1);
+  std::string sealed;
+  ASSERT_TRUE(store_
+                  ->read([&](SqliteSession& session) -> Status {
+                    GW_ASSIGN_OR_RETURN(sqlite::Statement * s,
+                                        session.statement("SELECT sealed_parsed_form FROM "
+                                                          "inbound_events WHERE id = 1"));
+                    sqlite::ResetOnExit reset(*s);
+                    if (s->step() == SQLITE_ROW) {
+                      sealed = std::string(s->columnBlob(0));
+                    }
+                    return Status::ok();
+                  })
+                  .isOk());
+  EXPECT_EQ(rotated_->open(sealed, parsedFormAssociatedData("key-1")).value(), "parsed form 1");
+}
+
 TEST_F(KeysCommandTest, CountsCiphertextsPerKeyAndTable) {
   EXPECT_EQ(count("inbound_events", "kek-old"), 5);
   EXPECT_EQ(count("patient_messages", "kek-old"), 1);
@@ -103,7 +144,7 @@ TEST_F(KeysCommandTest, CountsCiphertextsPerKeyAndTable) {
 // value opens under the new key with its own associated data and no longer under the old ring;
 // each one has its audit record.
 TEST_F(KeysCommandTest, RewrapsInAuditedResumableBatches) {
-  const SealedColumn& events = sealedColumns()[0];
+  const SealedColumn& events = column("inbound_events");
   std::int64_t after = 0;
   Result<RewrapBatch> first = rewrapBatch(*store_, *rotated_, events, after, 2, "alice");
   ASSERT_TRUE(first.ok()) << first.status().toString();
@@ -143,7 +184,7 @@ TEST_F(KeysCommandTest, RewrapsInAuditedResumableBatches) {
 
   std::int64_t messages_after = 0;
   Result<RewrapBatch> messages =
-      rewrapBatch(*store_, *rotated_, sealedColumns()[1], messages_after, 10, "alice");
+      rewrapBatch(*store_, *rotated_, column("patient_messages"), messages_after, 10, "alice");
   ASSERT_TRUE(messages.ok());
   EXPECT_EQ(messages->rewrapped, 1u);
   EXPECT_EQ(count("patient_messages", "kek-new"), 1);
@@ -160,7 +201,7 @@ TEST_F(KeysCommandTest, UnopenableValueIsSkippedAndCounted) {
                   .isOk());
   std::int64_t after = 0;
   Result<RewrapBatch> run =
-      rewrapBatch(*store_, *rotated_, sealedColumns()[0], after, 10, "alice");
+      rewrapBatch(*store_, *rotated_, column("inbound_events"), after, 10, "alice");
   ASSERT_TRUE(run.ok());
   EXPECT_EQ(run->rewrapped, 4u);
   EXPECT_EQ(run->failed, 1u);

@@ -11,6 +11,7 @@
 
 #include "gateway/audit/AuditLeaf.h"
 #include "gateway/crypto/EnvelopeCipher.h"
+#include "gateway/store/sqlite/SqliteMessageStore.h"
 #include "gateway/store/sqlite/SqliteStore.h"
 #include "tests/support/TestSupport.h"
 
@@ -18,6 +19,7 @@ namespace gw {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // Fixed wall time (2024-01-31T12:00:00.123Z) and a steady time that never moves, so deadlines
 // are exact offsets and records have known times.
@@ -359,13 +361,13 @@ INSTANTIATE_TEST_SUITE_P(Durability, SqliteStoreConcurrencyTest,
 TEST_F(SqliteStoreTest, ReopenKeepsDataAndContinuesAuditSequence) {
   {
     auto store = open();
-    EXPECT_EQ(store->schemaVersion(), 8);
+    EXPECT_EQ(store->schemaVersion(), 9);
     for (const char* key : {"a", "b", "c"}) {
       ASSERT_TRUE(store->commitInbound(event(key), kLongDeadline).ok());
     }
   }  // the destructor closes
   auto store = open();
-  EXPECT_EQ(store->schemaVersion(), 8);
+  EXPECT_EQ(store->schemaVersion(), 9);
   EXPECT_EQ(allEvents(*store).size(), 3u);
   EXPECT_TRUE(store->commitInbound(event("a"), kLongDeadline)->duplicate);
   Result<IntakeReceipt> d = store->commitInbound(event("d"), kLongDeadline);
@@ -375,7 +377,28 @@ TEST_F(SqliteStoreTest, ReopenKeepsDataAndContinuesAuditSequence) {
   EXPECT_EQ(audit.back().seq, 5);
   RawDatabase raw(settings_.path);
   EXPECT_EQ(raw.query("SELECT version FROM schema_migrations"),
-            (std::vector<std::string>{"1", "2", "3", "4", "5", "8"}));
+            (std::vector<std::string>{"1", "2", "3", "4", "5", "8", "9"}));
+}
+
+// Housekeeping runs inside the writer: each of its selects must read only the rows it may act
+// on (migration 9's partial indexes), never scan a table or sort it.
+TEST_F(SqliteStoreTest, HousekeepingSelectsUseTheirPartialIndexes) {
+  ASSERT_TRUE(SqliteStore::open(settings_, clock_).ok());
+  RawDatabase raw(settings_.path);
+  const std::pair<const char*, const char*> cases[] = {
+      {housekeeping_sql::kExpireDue, "USING INDEX patient_messages_expiry"},
+      {housekeeping_sql::kExpiredLeases, "USING INDEX patient_messages_leases"},
+      {housekeeping_sql::kPurgeablePayloads, "USING INDEX inbound_events_purge"},
+  };
+  for (const auto& [sql, index] : cases) {
+    std::string plan;
+    for (const std::string& row : raw.query(std::string("EXPLAIN QUERY PLAN ") + sql)) {
+      plan += row + "\n";
+    }
+    EXPECT_THAT(plan, HasSubstr(index)) << sql;
+    EXPECT_THAT(plan, Not(HasSubstr("SCAN"))) << sql;
+    EXPECT_THAT(plan, Not(HasSubstr("TEMP B-TREE"))) << sql;
+  }
 }
 
 TEST_F(SqliteStoreTest, RefusesANewerSchema) {

@@ -180,33 +180,16 @@ Status SqliteInboxStore::saveReply(const InboxReply& reply, const AuditEntry& au
       insert->bindInt(4, reply.opt_out ? 1 : 0);
       GW_RETURN_IF_ERROR(stepDone(session, *insert, "cannot store a reply"));
     }
-    GW_ASSIGN_OR_RETURN(
-        Statement * work,
-        session.statement("INSERT INTO operator_work_items (kind, object, detail, created_at, "
-                          "state) VALUES ('reply', ?, ?, ?, 'open')"));
-    {
-      ResetOnExit reset(*work);
-      const std::string object = "patient_message:" + std::to_string(reply.message_id);
-      const std::string detail = "quick reply \"" + reply.reply_id + "\"";
-      work->bindText(1, object);
-      work->bindText(2, detail);
-      work->bindInt(3, at);
-      GW_RETURN_IF_ERROR(stepDone(session, *work, "cannot create an operator work item"));
-    }
+    GW_RETURN_IF_ERROR(sqlite::insertWorkItem(session, "reply",
+                                              "patient_message:" + std::to_string(reply.message_id),
+                                              "quick reply \"" + reply.reply_id + "\"", at)
+                           .status());
     if (reply.opt_out) {
       // STOP: the patient opts out of every channel for every purpose.
-      GW_ASSIGN_OR_RETURN(
-          Statement * consent,
-          session.statement("INSERT INTO consent_ledger (patient_key, channel, purpose, "
-                            "opted_in, source, recorded_at) VALUES (?, ?, '*', 0, "
-                            "'inbox:STOP', ?)"));
       for (const ChannelKind channel :
            {ChannelKind::SecureInbox, ChannelKind::Email, ChannelKind::MessagingApi}) {
-        ResetOnExit reset(*consent);
-        consent->bindText(1, row.patient_key);
-        consent->bindText(2, channelName(channel));
-        consent->bindInt(3, at);
-        GW_RETURN_IF_ERROR(stepDone(session, *consent, "cannot append to the consent ledger"));
+        GW_RETURN_IF_ERROR(sqlite::insertConsent(
+            session, {row.patient_key, channel, "*", false, "inbox:STOP", fromUnixMillis(at)}));
       }
     }
     return session.appendAudit(audit);

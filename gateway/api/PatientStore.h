@@ -30,6 +30,9 @@ struct PatientPreferenceRecord {
   SystemTime updated_at;
 };
 
+// Purpose of the answer to a HELP reply: sent even after STOP (the patient asked for it).
+constexpr const char* kHelpAnswerPurpose = "help";
+
 // Longest "delay my results" a patient may choose (30 days).
 constexpr std::chrono::hours kMaxResultDelay{24 * 30};
 

@@ -119,8 +119,8 @@ Result<InboxMessage> SqliteInboxStore::inboxMessage(std::int64_t message_id) {
   const Status done = store_->read([&](SqliteSession& session) -> Status {
     GW_ASSIGN_OR_RETURN(
         Statement * stmt,
-        session.statement("SELECT state, expires_at, sealed_content, idempotency_key "
-                          "FROM patient_messages WHERE id = ?"));
+        session.statement("SELECT state, expires_at, sealed_content, idempotency_key, "
+                          "patient_key FROM patient_messages WHERE id = ?"));
     ResetOnExit reset(*stmt);
     stmt->bindInt(1, message_id);
     const int rc = stmt->step();
@@ -133,6 +133,7 @@ Result<InboxMessage> SqliteInboxStore::inboxMessage(std::int64_t message_id) {
     message.message_id = message_id;
     GW_ASSIGN_OR_RETURN(message.state, storedMessageState(stmt->columnText(0), message_id));
     message.expires_at = fromUnixMillis(stmt->columnInt(1));
+    message.patient_key = stmt->columnText(4);
     if (!stmt->columnIsNull(2)) {
       message.sealed_content = std::string(stmt->columnBlob(2));
       message.associated_data = stmt->columnText(3);

@@ -4,8 +4,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
-#include <mutex>
-
+#include "tests/support/InMemoryPatientStore.h"
 #include "tests/support/ManualClock.h"
 #include "tests/support/TestSupport.h"
 
@@ -25,26 +24,6 @@ std::string headerOf(const http::HttpResponse& response, const std::string& name
   return "";
 }
 
-// Records replies and answers with a scripted result.
-class RecordingSink final : public ReplySink {
- public:
-  Result<ReplyResult> acceptReply(const InboundReply& reply) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    replies_.push_back(reply);
-    return next_;
-  }
-  void answer(Result<ReplyResult> next) { next_ = std::move(next); }
-  std::vector<InboundReply> replies() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return replies_;
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<InboundReply> replies_;
-  Result<ReplyResult> next_ = ReplyResult{ReplyResult::Kind::OptedOut, ""};
-};
-
 class MessagingWebhookTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -53,7 +32,7 @@ class MessagingWebhookTest : public ::testing::Test {
     test::writeFile(dir_.path() / "secret", std::string(kSecret) + "\n");
     ::chmod(settings_.secret_file.c_str(), 0600);
     clock_ = std::make_shared<test::ManualClock>();
-    sink_ = std::make_shared<RecordingSink>();
+    sink_ = std::make_shared<test::RecordingReplySink>();
     auto created = MessagingWebhook::create(settings_, sink_, clock_);
     ASSERT_TRUE(created.ok()) << created.status().message();
     webhook_ = std::move(created).value();
@@ -83,7 +62,7 @@ class MessagingWebhookTest : public ::testing::Test {
   test::TempDir dir_;
   MessagingApiSettings settings_;
   std::shared_ptr<test::ManualClock> clock_;
-  std::shared_ptr<RecordingSink> sink_;
+  std::shared_ptr<test::RecordingReplySink> sink_;
   std::unique_ptr<MessagingWebhook> webhook_;
 };
 

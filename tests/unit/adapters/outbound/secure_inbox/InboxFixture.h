@@ -11,6 +11,7 @@
 #include "adapters/outbound/secure_inbox/InboxService.h"
 #include "tests/support/FakeCipher.h"
 #include "tests/support/InMemoryInboxStore.h"
+#include "tests/support/InMemoryPatientStore.h"
 #include "tests/support/ManualClock.h"
 #include "tests/support/RecordingNotifier.h"
 
@@ -43,7 +44,8 @@ class InboxFixture : public ::testing::Test {
   }
 
   void rebuild() {
-    service = std::make_shared<inbox::InboxService>(settings, store, cipher, notifier, clock);
+    service = std::make_shared<inbox::InboxService>(settings, store, cipher, notifier, clock,
+                                                    patients, reply_sink);
     channel = std::make_shared<InboxChannel>(service, *store);
   }
 
@@ -53,6 +55,7 @@ class InboxFixture : public ::testing::Test {
     message.message_id = id;
     message.state = state;
     message.expires_at = expires;
+    message.patient_key = "patient-" + std::to_string(id);
     message.associated_data = "message-key-" + std::to_string(id);
     message.sealed_content =
         cipher->seal(serializeMessageContent(c), message.associated_data).value();
@@ -98,6 +101,9 @@ class InboxFixture : public ::testing::Test {
   std::shared_ptr<InMemoryInboxStore> store = std::make_shared<InMemoryInboxStore>();
   std::shared_ptr<FakeCipher> cipher = std::make_shared<FakeCipher>();
   std::shared_ptr<RecordingNotifier> notifier = std::make_shared<RecordingNotifier>();
+  // Optional parts of the service (null: the pages offer no preferences / typed replies).
+  std::shared_ptr<InMemoryPatientStore> patients;
+  std::shared_ptr<RecordingReplySink> reply_sink;
   std::shared_ptr<inbox::InboxService> service;
   std::shared_ptr<InboxChannel> channel;
 };

@@ -203,12 +203,7 @@ Status SqliteInboxStore::expireMessage(std::int64_t message_id, const AuditEntry
     if (row.state != MessageState::Expired) {
       GW_RETURN_IF_ERROR(
           setMessageState(session, message_id, MessageState::Expired, "retention period ended"));
-      GW_ASSIGN_OR_RETURN(
-          Statement * shred,
-          session.statement("UPDATE patient_messages SET sealed_content = NULL WHERE id = ?"));
-      ResetOnExit reset(*shred);
-      shred->bindInt(1, message_id);
-      GW_RETURN_IF_ERROR(stepDone(session, *shred, "cannot delete a message's content"));
+      GW_RETURN_IF_ERROR(sqlite::shredMessageContent(session, message_id));
     }
     GW_ASSIGN_OR_RETURN(
         Statement * codes,

@@ -117,13 +117,7 @@ Result<bool> applyTransition(SqliteSession& session, const MessageTransition& tr
   stmt->bindInt(4, transition.message_id);
   GW_RETURN_IF_ERROR(stepDone(session, *stmt, "cannot change a patient message's state"));
   if (transition.to == MessageState::Expired) {
-    // Crypto-shredding at the row level: the sealed content (and its wrapped data key) is gone.
-    GW_ASSIGN_OR_RETURN(
-        Statement * shred,
-        session.statement("UPDATE patient_messages SET sealed_content = NULL WHERE id = ?"));
-    ResetOnExit reset_shred(*shred);
-    shred->bindInt(1, transition.message_id);
-    GW_RETURN_IF_ERROR(stepDone(session, *shred, "cannot delete a message's content"));
+    GW_RETURN_IF_ERROR(sqlite::shredMessageContent(session, transition.message_id));
   }
   return true;
 }

@@ -67,6 +67,19 @@ inline Status insertMessage(SqliteSession& session, const NewPatientMessage& m, 
   return Status::ok();
 }
 
+// Crypto-shredding at the row level: a message's sealed content (and its wrapped data key) and
+// the sealed text of the replies to it are gone; metadata stays.
+inline Status shredMessageContent(SqliteSession& session, std::int64_t message_id) {
+  for (const char* sql : {"UPDATE patient_messages SET sealed_content = NULL WHERE id = ?",
+                          "UPDATE patient_replies SET sealed_text = NULL WHERE message_id = ?"}) {
+    GW_ASSIGN_OR_RETURN(Statement * stmt, session.statement(sql));
+    ResetOnExit reset(*stmt);
+    stmt->bindInt(1, message_id);
+    GW_RETURN_IF_ERROR(stepDone(session, *stmt, "cannot delete a message's content"));
+  }
+  return Status::ok();
+}
+
 // Appends a consent ledger entry (recorded now when record.recorded_at is the epoch).
 inline Status insertConsent(SqliteSession& session, const ConsentRecord& record) {
   GW_ASSIGN_OR_RETURN(

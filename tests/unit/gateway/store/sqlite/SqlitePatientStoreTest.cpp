@@ -3,8 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <sqlite3.h>
+
 #include <chrono>
 
+#include "gateway/store/sqlite/SqliteHandle.h"
 #include "gateway/store/sqlite/SqliteMessageStore.h"
 #include "tests/support/ManualClock.h"
 #include "tests/support/TestSupport.h"
@@ -187,6 +190,40 @@ TEST_F(SqlitePatientStoreTest, AFailingPartUndoesTheWholeReply) {
   const auto commit = patients_->commitReply(reply, audit("reply_received", "m"));
   ASSERT_TRUE(commit.ok());
   EXPECT_FALSE(commit->duplicate);
+}
+
+TEST_F(SqlitePatientStoreTest, ExpiringAMessageShredsTheTextOfRepliesToIt) {
+  const std::int64_t message = storedMessage();
+  PatientReply reply;
+  reply.message_id = message;
+  reply.keyword = "none";
+  reply.dedupe_key = "secure_inbox:r1";
+  reply.sealed_text = "sealed-question";
+  reply.work_detail = "text reply";
+  ASSERT_TRUE(patients_->commitReply(reply, audit("reply_text", "m")).ok());
+  const auto sealedTexts = [&] {
+    std::vector<bool> present;
+    EXPECT_TRUE(store_
+                    ->read([&](SqliteSession& session) -> Status {
+                      GW_ASSIGN_OR_RETURN(
+                          sqlite::Statement * stmt,
+                          session.statement("SELECT sealed_text IS NOT NULL FROM patient_replies"));
+                      while (stmt->step() == SQLITE_ROW) {
+                        present.push_back(stmt->columnInt(0) != 0);
+                      }
+                      stmt->reset();
+                      return Status::ok();
+                    })
+                    .isOk());
+    return present;
+  };
+  EXPECT_EQ(sealedTexts(), std::vector<bool>{true});
+  clock_->advance(std::chrono::hours(25));  // past the message's expiry
+  const auto expired = messages_->expireDue(clock_->now(), 10);
+  ASSERT_TRUE(expired.ok()) << expired.status().message();
+  ASSERT_EQ(expired->size(), 1u);
+  EXPECT_EQ(sealedTexts(), std::vector<bool>{false});
+  EXPECT_EQ(messages_->openWork(10)->size(), 1u);  // the work item stays, without the text
 }
 
 }  // namespace

@@ -41,9 +41,9 @@ constexpr std::chrono::hours kMaxResultDelay{24 * 30};
 struct PatientReply {
   std::int64_t message_id = 0;  // the message replied to (its patient key is the patient)
   ChannelKind channel = ChannelKind::MessagingApi;
-  std::string keyword;     // "stop", "stopall", "start", "help" or "none"
-  std::string dedupe_key;  // e.g. "messaging_api:<provider message id>"; a second reply with the
-                           // same key changes nothing (a provider's retry or a replay)
+  std::string keyword;      // "stop", "stopall", "start", "help" or "none"
+  std::string dedupe_key;   // e.g. "messaging_api:<provider message id>"; a second reply with the
+                            // same key changes nothing (a provider's retry or a replay)
   std::string sealed_text;  // PayloadCipher output of the reply text, associated data
                             // "patient_reply:" + dedupe_key (the text may hold PHI)
   std::vector<ConsentRecord> consent;       // ledger entries to append
@@ -54,9 +54,9 @@ struct PatientReply {
 
 struct ReplyCommit {
   std::int64_t reply_id = 0;
-  bool duplicate = false;        // dedupe_key was seen before: nothing was written
-  std::int64_t answer_id = 0;    // the HELP answer's message id (0: none)
-  std::int64_t work_item_id = 0; // (0: none)
+  bool duplicate = false;         // dedupe_key was seen before: nothing was written
+  std::int64_t answer_id = 0;     // the HELP answer's message id (0: none)
+  std::int64_t work_item_id = 0;  // (0: none)
 };
 
 // Patient preferences and replies (DESIGN.md section 1, "Patient -> Store (+ Audit)").

@@ -126,8 +126,8 @@ Result<ReplyResult> ReplyHandler::acceptReply(const InboundReply& reply) {
   if (const auto change = mapping::consentChangeFor(keyword, record.patient_key, reply.channel)) {
     for (const ChannelKind channel : channelsFor(*change)) {
       stored.consent.push_back({record.patient_key, channel, change->purpose,
-                                change->consent == mapping::Consent::OptedIn,
-                                "reply:" + name, stored.received_at});
+                                change->consent == mapping::Consent::OptedIn, "reply:" + name,
+                                stored.received_at});
     }
     result.kind = keyword == mapping::Keyword::Start ? ReplyResult::Kind::OptedIn
                                                      : ReplyResult::Kind::OptedOut;
@@ -154,8 +154,8 @@ Result<ReplyResult> ReplyHandler::acceptReply(const InboundReply& reply) {
       message.reason = "answer to HELP";
       message.not_before = stored.received_at;
       message.expires_at = stored.received_at + kAnswerLifetime;
-      GW_ASSIGN_OR_RETURN(message.sealed_content, cipher_->seal(serializeMessageContent(answer),
-                                                                message.idempotency_key));
+      GW_ASSIGN_OR_RETURN(message.sealed_content,
+                          cipher_->seal(serializeMessageContent(answer), message.idempotency_key));
       stored.answer = std::move(message);
     }
   } else {

@@ -364,9 +364,9 @@ int main(int argc, char** argv) {
     std::cerr << "settings: " << valid.toString() << "\n";
     return 1;
   }
-  host.service = std::make_shared<gw::inbox::InboxService>(
-      settings, host.store, host.cipher, std::make_shared<FileNotifier>(argv[1]), host.clock,
-      host.patients, host.replies);
+  host.service = std::make_shared<gw::inbox::InboxService>(settings, host.store, host.cipher,
+                                                           std::make_shared<FileNotifier>(argv[1]),
+                                                           host.clock, host.patients, host.replies);
   host.channel = gw::makeInboxChannel(host.service, host.store).value();
   auto pages = std::make_shared<gw::inbox::InboxPages>(host.service);
 

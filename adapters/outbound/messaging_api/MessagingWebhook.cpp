@@ -138,9 +138,8 @@ http::HttpResponse MessagingWebhook::route(const http::HttpRequest& request) {
   if (!equalConstantTime(signature, *expected)) {
     return refuse(401, "bad signature");
   }
-  const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                               clock_->now().time_since_epoch())
-                               .count();
+  const std::int64_t now =
+      std::chrono::duration_cast<std::chrono::seconds>(clock_->now().time_since_epoch()).count();
   if (*timestamp > now + tolerance_seconds_ || *timestamp < now - tolerance_seconds_) {
     return refuse(401, "stale signature");
   }
@@ -195,8 +194,8 @@ http::HttpResponse MessagingWebhook::route(const http::HttpRequest& request) {
       response.headers.emplace_back("Retry-After", "30");
       return response;
     }
-    poco_error(logger(), "inbound reply failed: " +
-                             std::string(statusCodeName(result.status().code())));
+    poco_error(logger(),
+               "inbound reply failed: " + std::string(statusCodeName(result.status().code())));
     return json(500, "error", "internal error");
   }
   poco_debug(logger(), std::string("inbound reply handled: ") + outcomeName(result->kind));

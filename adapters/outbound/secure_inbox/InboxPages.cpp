@@ -154,7 +154,7 @@ constexpr std::string_view kPreferencesPage = R"html(<h1>{{heading}}</h1>
 
 // Zones offered on the preferences page (any zone of the tz database is accepted).
 constexpr std::string_view kOfferedZones[] = {
-    "America/New_York", "America/Chicago",   "America/Denver",   "America/Phoenix",
+    "America/New_York",    "America/Chicago",   "America/Denver",   "America/Phoenix",
     "America/Los_Angeles", "America/Anchorage", "Pacific/Honolulu", "America/Puerto_Rico"};
 
 constexpr std::string_view kThanksPage = R"html(<h1>{{heading}}</h1>
@@ -502,9 +502,9 @@ WebResponse InboxPages::route(const WebRequest& request) const {
     return response;
   }
 
-  static const std::vector<std::string> kRoutes = {
-      "verify", "dob", "resend", "code", "message", "reply", "reply-text", "preferences",
-      "signout"};
+  static const std::vector<std::string> kRoutes = {"verify",     "dob",         "resend",
+                                                   "code",       "message",     "reply",
+                                                   "reply-text", "preferences", "signout"};
   if (std::find(kRoutes.begin(), kRoutes.end(), route) == kRoutes.end() ||
       (route == "preferences" && !service_->offersPreferences()) ||
       (route == "reply-text" && !service_->offersTextReplies())) {
@@ -698,8 +698,7 @@ WebResponse InboxPages::route(const WebRequest& request) const {
     const bool in_days = hours == 0 || hours % 24 == 0;
     return renderer.preferencesForm(200, csrf, current->time_zone,
                                     std::to_string(in_days ? hours / 24 : hours),
-                                    in_days ? "days" : "hours", "",
-                                    post ? text.prefs_saved : "");
+                                    in_days ? "days" : "hours", "", post ? text.prefs_saved : "");
   }
 
   if (route == "reply-text") {

@@ -595,8 +595,8 @@ Result<TextReply> InboxService::replyText(SessionContext& context, std::string_v
     return Status::failedPrecondition("typed replies are not offered");
   }
   TextReply outcome;
-  const bool blank = std::all_of(text.begin(), text.end(),
-                                 [](unsigned char c) { return std::isspace(c) != 0; });
+  const bool blank =
+      std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isspace(c) != 0; });
   if (blank || text.size() > kMaxTextReplyBytes) {
     outcome.bad_input = true;
     return outcome;

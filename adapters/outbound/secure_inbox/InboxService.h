@@ -12,8 +12,8 @@
 #include "gateway/api/Clock.h"
 #include "gateway/api/InboxStore.h"
 #include "gateway/api/Notifier.h"
-#include "gateway/api/PatientStore.h"
 #include "gateway/api/PatientMessage.h"
+#include "gateway/api/PatientStore.h"
 #include "gateway/api/PayloadCipher.h"
 #include "gateway/api/Result.h"
 

@@ -37,8 +37,7 @@ struct InboxText {
   std::string prefs_link, prefs_heading, prefs_intro, tz_label, tz_hint, tz_default;
   std::string delay_label, delay_hint, delay_hours, delay_days, save_button, prefs_saved;
   std::string bad_time_zone, bad_delay;
-  std::string text_label, text_hint, send_button, text_thanks, text_stopped, text_started,
-      bad_text;
+  std::string text_label, text_hint, send_button, text_thanks, text_stopped, text_started, bad_text;
 };
 
 // "es" gives Spanish, anything else English.

@@ -13,11 +13,11 @@
 namespace gw {
 namespace {
 
+using sqlite::insertMessage;
 using sqlite::ResetOnExit;
 using sqlite::sqliteError;
 using sqlite::Statement;
 using sqlite::stepDone;
-using sqlite::insertMessage;
 using sqlite::storedMessageState;
 
 constexpr const char* kMessageColumns =
@@ -123,19 +123,8 @@ Result<bool> applyTransition(SqliteSession& session, const MessageTransition& tr
 }
 
 Result<std::int64_t> findByIdempotencyKey(SqliteSession& session, const std::string& key) {
-  GW_ASSIGN_OR_RETURN(
-      Statement * stmt,
-      session.statement("SELECT id FROM patient_messages WHERE idempotency_key = ?"));
-  ResetOnExit reset(*stmt);
-  stmt->bindText(1, key);
-  const int rc = stmt->step();
-  if (rc == SQLITE_ROW) {
-    return stmt->columnInt(0);
-  }
-  if (rc == SQLITE_DONE) {
-    return std::int64_t{0};
-  }
-  return sqliteError(session.db(), rc, "cannot look up a patient message");
+  return sqlite::idFor(session, "SELECT id FROM patient_messages WHERE idempotency_key = ?", key,
+                       "cannot look up a patient message");
 }
 
 }  // namespace

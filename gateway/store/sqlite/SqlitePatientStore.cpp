@@ -17,37 +17,6 @@ using sqlite::sqliteError;
 using sqlite::Statement;
 using sqlite::stepDone;
 
-// The id of the reply stored under `dedupe_key`, 0 when none.
-Result<std::int64_t> replyByDedupeKey(SqliteSession& session, const std::string& dedupe_key) {
-  GW_ASSIGN_OR_RETURN(Statement * stmt,
-                      session.statement("SELECT id FROM patient_replies WHERE dedupe_key = ?"));
-  ResetOnExit reset(*stmt);
-  stmt->bindText(1, dedupe_key);
-  const int rc = stmt->step();
-  if (rc == SQLITE_ROW) {
-    return stmt->columnInt(0);
-  }
-  if (rc == SQLITE_DONE) {
-    return std::int64_t{0};
-  }
-  return sqliteError(session.db(), rc, "cannot look up a patient reply");
-}
-
-Status requireMessage(SqliteSession& session, std::int64_t id) {
-  GW_ASSIGN_OR_RETURN(Statement * stmt,
-                      session.statement("SELECT 1 FROM patient_messages WHERE id = ?"));
-  ResetOnExit reset(*stmt);
-  stmt->bindInt(1, id);
-  const int rc = stmt->step();
-  if (rc == SQLITE_ROW) {
-    return Status::ok();
-  }
-  if (rc == SQLITE_DONE) {
-    return Status::notFound("no patient message with id " + std::to_string(id));
-  }
-  return sqliteError(session.db(), rc, "cannot read a patient message");
-}
-
 }  // namespace
 
 SqlitePatientStore::SqlitePatientStore(std::shared_ptr<SqliteStore> store)
@@ -120,13 +89,22 @@ Result<ReplyCommit> SqlitePatientStore::commitReply(const PatientReply& reply,
   ReplyCommit commit;
   const Status done = store_->write([&](SqliteSession& session) -> Status {
     commit = ReplyCommit();
-    GW_ASSIGN_OR_RETURN(const std::int64_t earlier, replyByDedupeKey(session, reply.dedupe_key));
+    GW_ASSIGN_OR_RETURN(
+        const std::int64_t earlier,
+        sqlite::idFor(session, "SELECT id FROM patient_replies WHERE dedupe_key = ?",
+                      reply.dedupe_key, "cannot look up a patient reply"));
     if (earlier != 0) {
       commit.reply_id = earlier;
       commit.duplicate = true;
       return Status::ok();
     }
-    GW_RETURN_IF_ERROR(requireMessage(session, reply.message_id));
+    GW_ASSIGN_OR_RETURN(
+        const std::int64_t message,
+        sqlite::idFor(session, "SELECT id FROM patient_messages WHERE id = CAST(? AS INTEGER)",
+                      std::to_string(reply.message_id), "cannot read a patient message"));
+    if (message == 0) {
+      return Status::notFound("no patient message with id " + std::to_string(reply.message_id));
+    }
     const std::int64_t at =
         reply.received_at == SystemTime() ? session.nowMillis() : toUnixMillis(reply.received_at);
     GW_ASSIGN_OR_RETURN(

@@ -8,8 +8,8 @@
 #include <string_view>
 
 #include "gateway/api/MessageStore.h"
-#include "gateway/audit/AuditLeaf.h"
 #include "gateway/api/PatientMessage.h"
+#include "gateway/audit/AuditLeaf.h"
 #include "gateway/store/sqlite/SqliteHandle.h"
 #include "gateway/store/sqlite/SqliteStore.h"
 
@@ -65,6 +65,23 @@ inline Status insertMessage(SqliteSession& session, const NewPatientMessage& m, 
   GW_RETURN_IF_ERROR(stepDone(session, *stmt, "cannot store a patient message"));
   id = sqlite3_last_insert_rowid(session.db());
   return Status::ok();
+}
+
+// The first column (an id) of the one row `sql` selects for `key`; 0 when there is none. An SQLite
+// error names `what`.
+inline Result<std::int64_t> idFor(SqliteSession& session, std::string_view sql,
+                                  std::string_view key, std::string_view what) {
+  GW_ASSIGN_OR_RETURN(Statement * stmt, session.statement(sql));
+  ResetOnExit reset(*stmt);
+  stmt->bindText(1, key);
+  const int rc = stmt->step();
+  if (rc == SQLITE_ROW) {
+    return stmt->columnInt(0);
+  }
+  if (rc == SQLITE_DONE) {
+    return std::int64_t{0};
+  }
+  return sqliteError(session.db(), rc, what);
 }
 
 // Crypto-shredding at the row level: a message's sealed content (and its wrapped data key) and

@@ -29,8 +29,8 @@ class EngineMapperTest : public ::testing::Test {
     set_ = mapping::MappingSet::load((test::sourceDir() / "mappings").string(),
                                      mapping::MappingSettings(), errors);
     ASSERT_NE(set_, nullptr) << errors.toString();
-    mapper_ = std::make_shared<EngineEventMapper>(set_, clock_, kPseudonymKey,
-                                                  std::make_shared<StorePolicyState>(messages_, patients_));
+    mapper_ = std::make_shared<EngineEventMapper>(
+        set_, clock_, kPseudonymKey, std::make_shared<StorePolicyState>(messages_, patients_));
     service_ = std::make_unique<MapperService>(store_, messages_, cipher_, clock_, mapper_);
   }
 
@@ -123,8 +123,8 @@ TEST_F(EngineMapperTest, ResultAtNightWaitsForTheFacilityMorningWithoutPreferenc
   EXPECT_EQ(m.state, MessageState::Pending);
   EXPECT_EQ(m.reason, "quiet_hours");
   // 08:00 in New York (EST, UTC-5) = 13:00Z.
-  EXPECT_EQ(m.not_before, std::chrono::system_clock::from_time_t(1767225600) +
-                              std::chrono::hours(13));
+  EXPECT_EQ(m.not_before,
+            std::chrono::system_clock::from_time_t(1767225600) + std::chrono::hours(13));
 }
 
 TEST_F(EngineMapperTest, APatientTimeZoneMovesTheQuietHours) {
@@ -160,14 +160,12 @@ TEST_F(EngineMapperTest, DelayMyResultsHoldsAFinalResultUntilTheDelay) {
   EXPECT_EQ(m.not_before, clock_->now() + std::chrono::hours(72));
   EXPECT_EQ(m.reason, "patient_delay");
   // Nothing is due before then.
-  const auto due =
-      messages_->claimDue(m.channel, clock_->now() + std::chrono::hours(71),
-                          clock_->now() + std::chrono::hours(72), 10);
+  const auto due = messages_->claimDue(m.channel, clock_->now() + std::chrono::hours(71),
+                                       clock_->now() + std::chrono::hours(72), 10);
   ASSERT_TRUE(due.ok());
   EXPECT_TRUE(due->empty());
-  const auto released =
-      messages_->claimDue(m.channel, clock_->now() + std::chrono::hours(72),
-                          clock_->now() + std::chrono::hours(73), 10);
+  const auto released = messages_->claimDue(m.channel, clock_->now() + std::chrono::hours(72),
+                                            clock_->now() + std::chrono::hours(73), 10);
   ASSERT_EQ(released->size(), 1u);
 }
 

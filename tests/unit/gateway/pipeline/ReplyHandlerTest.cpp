@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "gateway/pipeline/ReplyHandler.h"
-
 #include <gtest/gtest.h>
 
 #include <mutex>
 
 #include "gateway/core/DeliveryService.h"
+#include "gateway/pipeline/ReplyHandler.h"
 #include "gateway/store/sqlite/SqliteMessageStore.h"
 #include "gateway/store/sqlite/SqlitePatientStore.h"
 #include "tests/support/FakeCipher.h"
@@ -49,9 +48,8 @@ class ReplyHandlerTest : public ::testing::Test {
     cipher_ = std::make_shared<test::FakeCipher>();
     channel_ = std::make_shared<TakingChannel>();
     handler_ = std::make_unique<ReplyHandler>(messages_, patients_, cipher_, clock_);
-    delivery_ = std::make_unique<DeliveryService>(messages_, cipher_, clock_,
-                                                  std::vector<OutboundChannelPtr>{channel_},
-                                                  DeliverySettings());
+    delivery_ = std::make_unique<DeliveryService>(
+        messages_, cipher_, clock_, std::vector<OutboundChannelPtr>{channel_}, DeliverySettings());
   }
 
   // One event and one result message to patient-1's phone; returns the message id.
@@ -194,8 +192,7 @@ TEST_F(ReplyHandlerTest, OtherTextBecomesAWorkItemWithTheTextOnlySealed) {
   ASSERT_EQ(work->size(), 1u);
   EXPECT_EQ(work->at(0).kind, "reply_text");
   EXPECT_EQ(work->at(0).detail,
-            "text reply on messaging_api to patient_message:" + std::to_string(id) +
-                " (26 bytes)");
+            "text reply on messaging_api to patient_message:" + std::to_string(id) + " (26 bytes)");
   const auto records = store_->listAudit(0, 1000);
   for (const AuditRecord& r : *records) {
     EXPECT_EQ(r.entry.reason.find("eat"), std::string::npos);

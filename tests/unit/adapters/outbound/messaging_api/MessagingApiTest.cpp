@@ -47,7 +47,8 @@ TEST(MessagingApiSettingsTest, ReadsEveryKey) {
   EXPECT_EQ(r.settings.timeout_ms, 2500);
   EXPECT_EQ(r.settings.inbound_tolerance_seconds, 120);
   EXPECT_FALSE(readText(R"({"url": "https://m.example.invalid/", "secret_file": "s",
-      "inbound_tolerance_seconds": 5})").errors.empty());
+      "inbound_tolerance_seconds": 5})")
+                   .errors.empty());
 }
 
 TEST(MessagingApiSettingsTest, ReportsEveryErrorWithItsPosition) {

@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "adapters/outbound/messaging_api/MessagingWebhook.h"
-
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include "adapters/outbound/messaging_api/MessagingWebhook.h"
 #include "tests/support/InMemoryPatientStore.h"
 #include "tests/support/ManualClock.h"
 #include "tests/support/TestSupport.h"
@@ -40,8 +39,7 @@ class MessagingWebhookTest : public ::testing::Test {
 
   std::string now() const {
     return std::to_string(
-        std::chrono::duration_cast<std::chrono::seconds>(clock_->now().time_since_epoch())
-            .count());
+        std::chrono::duration_cast<std::chrono::seconds>(clock_->now().time_since_epoch()).count());
   }
 
   http::HttpRequest signedRequest(const std::string& body = kBody, std::string timestamp = "") {
@@ -135,10 +133,11 @@ TEST_F(MessagingWebhookTest, SignedButMalformedRequestsGetClearErrors) {
       webhook_->handle(signedRequest(R"({"id": "SM1", "from": "+1555", "text": "STOP"})"));
   EXPECT_EQ(missing.status, 400);
   EXPECT_NE(missing.body.find("in_reply_to"), std::string::npos);
-  EXPECT_EQ(webhook_->handle(signedRequest(
-                                 R"({"id": "SM1", "from": 5, "text": "STOP", "in_reply_to": "k"})"))
-                .status,
-            400);
+  EXPECT_EQ(
+      webhook_
+          ->handle(signedRequest(R"({"id": "SM1", "from": 5, "text": "STOP", "in_reply_to": "k"})"))
+          .status,
+      400);
   r = signedRequest();
   r.method = "GET";
   const http::HttpResponse get = webhook_->handle(r);
@@ -163,8 +162,7 @@ TEST_F(MessagingWebhookTest, TheSinkDecisionBecomesTheStatus) {
   EXPECT_EQ(headerOf(busy, "Retry-After"), "30");
   sink_->answer(Status::internal("bug"));
   EXPECT_EQ(webhook_->handle(signedRequest()).status, 500);
-  for (const auto& [kind, name] :
-       std::vector<std::pair<ReplyResult::Kind, std::string>>{
+  for (const auto& [kind, name] : std::vector<std::pair<ReplyResult::Kind, std::string>>{
            {ReplyResult::Kind::OptedIn, "opted_in"},
            {ReplyResult::Kind::Help, "help"},
            {ReplyResult::Kind::WorkItem, "work_item"},

@@ -1,63 +1,29 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <gtest/gtest.h>
 
-#include <regex>
-
 #include "adapters/outbound/secure_inbox/InboxPages.h"
 #include "tests/unit/adapters/outbound/secure_inbox/InboxFixture.h"
 
 namespace gw::test {
 namespace {
 
-using inbox::WebRequest;
 using inbox::WebResponse;
 
 // The preferences page and typed replies, through the pages with a verified session.
-class InboxPreferencesTest : public InboxFixture {
+class InboxPreferencesTest : public InboxPagesFixture {
  protected:
   void SetUp() override {
-    InboxFixture::SetUp();
+    InboxPagesFixture::SetUp();
     patients = std::make_shared<InMemoryPatientStore>();
     reply_sink = std::make_shared<RecordingReplySink>();
     rebuild();
     pages = std::make_unique<inbox::InboxPages>(service);
   }
 
-  WebResponse request(const std::string& method, const std::string& path,
-                      std::map<std::string, std::string> form = {}, bool with_csrf = true) {
-    WebRequest r;
-    r.method = method;
-    r.path = path;
-    r.session_cookie = cookie;
-    r.client_ip = kIp;
-    if (method == "POST" && with_csrf) {
-      form.emplace("csrf", csrf);
-    }
-    r.form = std::move(form);
-    WebResponse response = pages->handle(r);
-    std::smatch match;
-    const std::string set_cookie = response.header("Set-Cookie");
-    static const std::regex kCookie("gw_inbox=([^;]*);");
-    if (std::regex_search(set_cookie, match, kCookie)) {
-      cookie = match[1].str();
-    }
-    static const std::regex kCsrf("name=\"csrf\" value=\"([0-9a-f]+)\"");
-    if (std::regex_search(response.body, match, kCsrf)) {
-      csrf = match[1].str();
-    }
-    return response;
-  }
-  static std::string page(const WebResponse& response) {
-    std::smatch match;
-    static const std::regex kPage("data-page=\"([a-z-]+)\"");
-    return std::regex_search(response.body, match, kPage) ? match[1].str() : "";
-  }
-  void signIn() {
-    ASSERT_EQ(request("GET", "/inbox/l/" + deliver()).status, 200);
-    ASSERT_EQ(page(request("POST", "/inbox/dob", {{"dob", kBirthDate}})), "code");
-    ASSERT_EQ(request("POST", "/inbox/code", {{"code", codeFrom(notifier->last().text)}}).status,
-              303);
-    ASSERT_EQ(request("GET", "/inbox/message").status, 200);  // the verified session's forms
+  // Signs in and opens the message page (whose forms carry the verified session's CSRF token).
+  void signInAndRead() {
+    signIn();
+    ASSERT_EQ(get("/inbox/message").status, 200);
   }
   std::optional<PatientPreferenceRecord> stored() {
     return *patients->preferences("patient-" + std::to_string(kMessageId));
@@ -65,15 +31,11 @@ class InboxPreferencesTest : public InboxFixture {
   static bool selected(const WebResponse& response, const std::string& value) {
     return response.body.find("<option value=\"" + value + "\" selected>") != std::string::npos;
   }
-
-  std::unique_ptr<inbox::InboxPages> pages;
-  std::string cookie;
-  std::string csrf;
 };
 
 TEST_F(InboxPreferencesTest, TheMessagePageLinksPreferencesAndOffersATextReply) {
-  signIn();
-  const WebResponse message = request("GET", "/inbox/message");
+  signInAndRead();
+  const WebResponse message = get("/inbox/message");
   ASSERT_EQ(message.status, 200);
   EXPECT_NE(message.body.find("href=\"/inbox/preferences\""), std::string::npos);
   EXPECT_NE(message.body.find("action=\"/inbox/reply-text\""), std::string::npos);
@@ -85,41 +47,39 @@ TEST_F(InboxPreferencesTest, WithoutThePartsThereIsNoPageAndNoLink) {
   reply_sink.reset();
   rebuild();
   pages = std::make_unique<inbox::InboxPages>(service);
-  signIn();
-  const WebResponse message = request("GET", "/inbox/message");
+  signInAndRead();
+  const WebResponse message = get("/inbox/message");
   EXPECT_EQ(message.body.find("/inbox/preferences"), std::string::npos);
   EXPECT_EQ(message.body.find("reply-text"), std::string::npos);
-  EXPECT_EQ(request("GET", "/inbox/preferences").status, 404);
-  EXPECT_EQ(request("POST", "/inbox/reply-text", {{"text", "STOP"}}).status, 404);
+  EXPECT_EQ(get("/inbox/preferences").status, 404);
+  EXPECT_EQ(post("/inbox/reply-text", {{"text", "STOP"}}).status, 404);
 }
 
 TEST_F(InboxPreferencesTest, PreferencesNeedAVerifiedSession) {
-  request("GET", "/inbox/l/" + deliver());
-  const WebResponse early = request("GET", "/inbox/preferences");
+  get("/inbox/l/" + deliver());
+  const WebResponse early = get("/inbox/preferences");
   EXPECT_EQ(early.status, 303);
   EXPECT_EQ(early.header("Location"), "/inbox/verify");
-  EXPECT_EQ(request("POST", "/inbox/preferences",
-                    {{"time_zone", "America/Chicago"}, {"delay_amount", "1"},
-                     {"delay_unit", "days"}})
+  EXPECT_EQ(post("/inbox/preferences",
+                 {{"time_zone", "America/Chicago"}, {"delay_amount", "1"}, {"delay_unit", "days"}})
                 .status,
             303);
   cookie.clear();
-  EXPECT_EQ(request("GET", "/inbox/preferences").status, 401);
+  EXPECT_EQ(get("/inbox/preferences").status, 401);
   EXPECT_FALSE(stored().has_value());
 }
 
 TEST_F(InboxPreferencesTest, SavesTimeZoneAndResultDelayWithAnAuditRecordWithoutTheZone) {
-  signIn();
-  const WebResponse form = request("GET", "/inbox/preferences");
+  signInAndRead();
+  const WebResponse form = get("/inbox/preferences");
   ASSERT_EQ(form.status, 200);
   EXPECT_EQ(page(form), "preferences");
   EXPECT_TRUE(selected(form, ""));  // the hospital's zone until the patient chooses
   EXPECT_NE(form.body.find("value=\"0\""), std::string::npos);
 
-  const WebResponse saved = request("POST", "/inbox/preferences",
-                                    {{"time_zone", "America/Chicago"},
-                                     {"delay_amount", "2"},
-                                     {"delay_unit", "days"}});
+  const WebResponse saved =
+      post("/inbox/preferences",
+           {{"time_zone", "America/Chicago"}, {"delay_amount", "2"}, {"delay_unit", "days"}});
   ASSERT_EQ(saved.status, 200);
   EXPECT_NE(saved.body.find("Your preferences were saved."), std::string::npos);
   EXPECT_TRUE(selected(saved, "America/Chicago"));
@@ -137,53 +97,55 @@ TEST_F(InboxPreferencesTest, SavesTimeZoneAndResultDelayWithAnAuditRecordWithout
   EXPECT_EQ(audit[0].reason, "own time zone, result delay 48 h");
 
   // Hours that are not whole days stay hours; any zone of the tz database is fine.
-  const WebResponse hours = request("POST", "/inbox/preferences",
-                                    {{"time_zone", "Europe/Madrid"},
-                                     {"delay_amount", "36"},
-                                     {"delay_unit", "hours"}});
+  const WebResponse hours =
+      post("/inbox/preferences",
+           {{"time_zone", "Europe/Madrid"}, {"delay_amount", "36"}, {"delay_unit", "hours"}});
   EXPECT_EQ(hours.status, 200);
   EXPECT_TRUE(selected(hours, "Europe/Madrid"));
   EXPECT_TRUE(selected(hours, "hours"));
   EXPECT_EQ(stored()->result_delay, std::chrono::hours(36));
 
   // Back to the hospital's zone and no delay.
-  EXPECT_EQ(request("POST", "/inbox/preferences",
-                    {{"time_zone", ""}, {"delay_amount", "0"}, {"delay_unit", "days"}})
-                .status,
-            200);
+  EXPECT_EQ(
+      post("/inbox/preferences", {{"time_zone", ""}, {"delay_amount", "0"}, {"delay_unit", "days"}})
+          .status,
+      200);
   EXPECT_EQ(stored()->time_zone, "");
   EXPECT_EQ(stored()->result_delay, std::chrono::hours(0));
   EXPECT_EQ(patients->audit().back().reason, "facility time zone, result delay 0 h");
 }
 
 TEST_F(InboxPreferencesTest, BadInputGets422WithWhatToFixAndChangesNothing) {
-  signIn();
-  const WebResponse zone = request(
-      "POST", "/inbox/preferences",
-      {{"time_zone", "Mars/Olympus_Mons"}, {"delay_amount", "1"}, {"delay_unit", "days"}});
+  signInAndRead();
+  const WebResponse zone =
+      post("/inbox/preferences",
+           {{"time_zone", "Mars/Olympus_Mons"}, {"delay_amount", "1"}, {"delay_unit", "days"}});
   EXPECT_EQ(zone.status, 422);
   EXPECT_NE(zone.body.find("Choose a time zone from the list."), std::string::npos);
   EXPECT_EQ(zone.body.find("Mars"), std::string::npos);  // not echoed
-  for (const auto& [amount, unit] : std::vector<std::pair<std::string, std::string>>{
-           {"-1", "days"}, {"abc", "days"}, {"31", "days"}, {"721", "hours"}, {"1", "weeks"},
-           {"99999", "hours"}}) {
-    const WebResponse bad = request(
-        "POST", "/inbox/preferences",
-        {{"time_zone", "America/Chicago"}, {"delay_amount", amount}, {"delay_unit", unit}});
+  for (const auto& [amount, unit] :
+       std::vector<std::pair<std::string, std::string>>{{"-1", "days"},
+                                                        {"abc", "days"},
+                                                        {"31", "days"},
+                                                        {"721", "hours"},
+                                                        {"1", "weeks"},
+                                                        {"99999", "hours"}}) {
+    const WebResponse bad =
+        post("/inbox/preferences",
+             {{"time_zone", "America/Chicago"}, {"delay_amount", amount}, {"delay_unit", unit}});
     EXPECT_EQ(bad.status, 422) << amount << " " << unit;
     EXPECT_NE(bad.body.find("at most 30 days"), std::string::npos) << amount;
   }
-  EXPECT_EQ(request("POST", "/inbox/preferences",
-                    {{"time_zone", "America/Chicago"}, {"delay_amount", "1"},
-                     {"delay_unit", "days"}},
-                    /*with_csrf=*/false)
+  EXPECT_EQ(post("/inbox/preferences",
+                 {{"time_zone", "America/Chicago"}, {"delay_amount", "1"}, {"delay_unit", "days"}},
+                 /*with_csrf=*/false)
                 .status,
             403);
   EXPECT_FALSE(stored().has_value());
   EXPECT_TRUE(patients->audit().empty());
   // 30 days is the most.
-  EXPECT_EQ(request("POST", "/inbox/preferences",
-                    {{"time_zone", ""}, {"delay_amount", "30"}, {"delay_unit", "days"}})
+  EXPECT_EQ(post("/inbox/preferences",
+                 {{"time_zone", ""}, {"delay_amount", "30"}, {"delay_unit", "days"}})
                 .status,
             200);
   EXPECT_EQ(stored()->result_delay, std::chrono::hours(720));
@@ -192,21 +154,20 @@ TEST_F(InboxPreferencesTest, BadInputGets422WithWhatToFixAndChangesNothing) {
 TEST_F(InboxPreferencesTest, SpanishMessageGetsASpanishPreferencesPage) {
   content.language = "es";
   putMessage(kMessageId, content);
-  signIn();
-  const WebResponse form = request("GET", "/inbox/preferences");
+  signInAndRead();
+  const WebResponse form = get("/inbox/preferences");
   EXPECT_NE(form.body.find("<html lang=\"es\">"), std::string::npos);
   EXPECT_NE(form.body.find("Sus preferencias de mensajes"), std::string::npos);
   EXPECT_NE(form.body.find("La misma que el hospital"), std::string::npos);
-  const WebResponse saved = request("POST", "/inbox/preferences",
-                                    {{"time_zone", "America/Puerto_Rico"},
-                                     {"delay_amount", "1"},
-                                     {"delay_unit", "days"}});
+  const WebResponse saved =
+      post("/inbox/preferences",
+           {{"time_zone", "America/Puerto_Rico"}, {"delay_amount", "1"}, {"delay_unit", "days"}});
   EXPECT_NE(saved.body.find("Se guardaron sus preferencias."), std::string::npos);
 }
 
 TEST_F(InboxPreferencesTest, ATypedReplyGoesToTheReplySinkForTheSessionsMessage) {
-  signIn();
-  const WebResponse stopped = request("POST", "/inbox/reply-text", {{"text", "STOP"}});
+  signInAndRead();
+  const WebResponse stopped = post("/inbox/reply-text", {{"text", "STOP"}});
   EXPECT_EQ(stopped.status, 200);
   EXPECT_NE(stopped.body.find("You will not receive more messages in this inbox."),
             std::string::npos);
@@ -220,25 +181,23 @@ TEST_F(InboxPreferencesTest, ATypedReplyGoesToTheReplySinkForTheSessionsMessage)
   EXPECT_FALSE(got[0].provider_id.empty());
 
   reply_sink->answer(ReplyResult{ReplyResult::Kind::Help, "Reply STOP to stop."});
-  const WebResponse help = request("POST", "/inbox/reply-text", {{"text", "help"}});
+  const WebResponse help = post("/inbox/reply-text", {{"text", "help"}});
   EXPECT_NE(help.body.find("Reply STOP to stop."), std::string::npos);
   reply_sink->answer(ReplyResult{ReplyResult::Kind::WorkItem, ""});
-  const WebResponse note =
-      request("POST", "/inbox/reply-text", {{"text", "Can I shower <today>?"}});
+  const WebResponse note = post("/inbox/reply-text", {{"text", "Can I shower <today>?"}});
   EXPECT_NE(note.body.find("was sent to your care team"), std::string::npos);
   EXPECT_EQ(note.body.find("shower"), std::string::npos);  // not echoed
   got = reply_sink->replies();
   ASSERT_EQ(got.size(), 3u);
   EXPECT_NE(got[1].provider_id, got[2].provider_id);  // each typed reply is its own
 
-  EXPECT_EQ(request("POST", "/inbox/reply-text", {{"text", "  "}}).status, 422);
-  EXPECT_EQ(request("POST", "/inbox/reply-text", {{"text", std::string(1001, 'a')}}).status,
-            422);
-  EXPECT_EQ(request("POST", "/inbox/reply-text", {{"text", "STOP"}}, false).status, 403);
-  EXPECT_EQ(request("GET", "/inbox/reply-text").status, 405);
+  EXPECT_EQ(post("/inbox/reply-text", {{"text", "  "}}).status, 422);
+  EXPECT_EQ(post("/inbox/reply-text", {{"text", std::string(1001, 'a')}}).status, 422);
+  EXPECT_EQ(post("/inbox/reply-text", {{"text", "STOP"}}, false).status, 403);
+  EXPECT_EQ(get("/inbox/reply-text").status, 405);
   EXPECT_EQ(reply_sink->replies().size(), 3u);
   reply_sink->answer(Status::unavailable("store queue full"));
-  EXPECT_EQ(request("POST", "/inbox/reply-text", {{"text", "START"}}).status, 503);
+  EXPECT_EQ(post("/inbox/reply-text", {{"text", "START"}}).status, 503);
 }
 
 }  // namespace

@@ -1,14 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "gateway/store/sqlite/SqlitePatientStore.h"
-
 #include <gtest/gtest.h>
-
 #include <sqlite3.h>
 
 #include <chrono>
 
 #include "gateway/store/sqlite/SqliteHandle.h"
 #include "gateway/store/sqlite/SqliteMessageStore.h"
+#include "gateway/store/sqlite/SqlitePatientStore.h"
 #include "tests/support/ManualClock.h"
 #include "tests/support/TestSupport.h"
 
@@ -140,8 +138,7 @@ TEST_F(SqlitePatientStoreTest, ReplyWritesLedgerAnswerAndWorkItemOnceWithItsAudi
   EXPECT_GT(commit->work_item_id, 0);
   EXPECT_EQ(auditCount(), audit_before + 1);
 
-  const auto consent =
-      messages_->latestConsent("patient-1", ChannelKind::MessagingApi, "result");
+  const auto consent = messages_->latestConsent("patient-1", ChannelKind::MessagingApi, "result");
   ASSERT_TRUE(consent.ok() && consent->has_value());
   EXPECT_FALSE((*consent)->opted_in);
   EXPECT_EQ((*consent)->source, "reply:stop");

@@ -19,12 +19,11 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 
-from test_e2e import cli, midday_zone, wait_until  # noqa: E402
+from test_e2e import RunningGateway, cli, wait_until  # noqa: E402
 from test_email_support import Pki  # noqa: E402
 from test_messaging_api import SECRET, HttpsServer  # noqa: E402
 
 SOURCE_DIR = os.environ.get("GW_SOURCE_DIR", os.path.join(HERE, "..", ".."))
-GATEWAY = os.environ.get("GW_BINARY", "build-dev/bin/gateway")
 PATIENT_EMAIL = "jordan.exampleson@example.invalid"  # samples/hl7/oru_r01_result.hl7
 PATIENT_PHONE = "+15550100199"  # added to the sample's PID-13 (synthetic, 555-01xx)
 
@@ -59,74 +58,22 @@ class ReplyWebhookTest(unittest.TestCase):
                              '"patient.phone": "PID-13[.2=PRN].1",')
                     .replace('"email": "patient.email",',
                              '"email": "patient.email", "phone": "patient.phone",'))
-        var = os.path.join(self.dir, "var")
-        self.db = os.path.join(var, "gateway.db")
-        self.config = os.path.join(self.dir, "gateway.json")
-        config = {
-            "logging": {"level": "information", "file": ""},
-            "keys": {"key_file": os.path.join(var, "keys", "gateway.keys"),
-                     "generate_if_missing": True},
-            "audit": {"signing_key_file": os.path.join(var, "keys", "audit-signing.pem"),
-                      "generate_if_missing": True, "origin": "reply.gateway.invalid/audit"},
-            "store": {"path": self.db},
-            "inbound": {"mllp": [{"name": "lab", "host": "127.0.0.1", "port": 0}]},
-            "outbound": {
-                "email": {"transport": "pickup",
-                          "pickup": {"directory": os.path.join(var, "pickup")}},
-                "secure_inbox": {"base_url": "", "secure_cookies": False},
-                "messaging_api": {"url": f"https://127.0.0.1:{self.platform.relay.port}/v1/messages",
-                                  "ca": self.pki.ca_cert, "secret_file": secret_file,
-                                  "inbound_tolerance_seconds": 120},
-            },
-            "web": {"host": "127.0.0.1", "port": 0, "allow_plain_http": True},
-            "mappings": {"directory": mappings,
-                         "pseudonym_key_file": os.path.join(var, "keys", "pseudonym.key"),
-                         "facility_time_zone": midday_zone()},
-        }
-        with open(self.config, "w") as f:
-            json.dump(config, f, indent=2)
-        self.log = open(os.path.join(self.dir, "gateway.log"), "ab")
-        self.proc = subprocess.Popen([GATEWAY, "run", "--config", self.config],
-                                     stdout=subprocess.PIPE, stderr=self.log, text=True)
-        self.mllp_port = self.web = None
-        deadline = time.monotonic() + 30
-        while (self.mllp_port is None or self.web is None) and time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            if not line:
-                raise AssertionError("gateway exited at start: " + self.read_log())
-            if "listening on 127.0.0.1:" in line and "listener" in line:
-                self.mllp_port = int(line.rsplit(":", 1)[1].split()[0])
-            if "secure inbox listening on " in line:
-                self.web = line.split("secure inbox listening on ")[1].split("/")[0]
-        if self.mllp_port is None or self.web is None:
-            raise AssertionError("gateway did not report its listeners: " + self.read_log())
+        self.gateway = RunningGateway(
+            self.dir, mappings, pickup=os.path.join(self.dir, "var", "pickup"),
+            messaging_api={"url": f"https://127.0.0.1:{self.platform.relay.port}/v1/messages",
+                           "ca": self.pki.ca_cert, "secret_file": secret_file,
+                           "inbound_tolerance_seconds": 120})
+        self.config = self.gateway.config
+        self.db = os.path.join(self.dir, "var", "gateway.db")
+        self.web = self.gateway.web.split("/")[0]
 
     def tearDown(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.proc.stdout.close()
-        self.log.close()
+        self.gateway.stop()
         self.platform.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def read_log(self):
-        with open(os.path.join(self.dir, "gateway.log"), "rb") as f:
-            return f.read().decode("utf-8", "replace")
-
     def send(self, text):
-        path = os.path.join(self.dir, f"send-{time.monotonic_ns()}.hl7")
-        with open(path, "w") as f:
-            f.write(text)
-        out = subprocess.run(["mllp_send", "--loose", "--file", path, "--port",
-                              str(self.mllp_port), "127.0.0.1"],
-                             capture_output=True, text=True, timeout=60)
-        self.assertEqual(out.returncode, 0, out.stderr)
-        self.assertIn("MSA|AA|", out.stdout)
+        self.assertIn("MSA|AA|", self.gateway.send(text))
 
     def post(self, body, timestamp=None, secret=SECRET, signature=None):
         """POSTs the webhook with curl; returns (HTTP status, JSON answer)."""
@@ -212,7 +159,7 @@ class ReplyWebhookTest(unittest.TestCase):
                 "SELECT action FROM audit_records WHERE actor = 'patient:messaging_api'")]
         self.assertEqual(actions, ["reply_keyword", "reply_keyword", "reply_text"])
         for marker in ("fast next time", PATIENT_EMAIL, PATIENT_PHONE, "0100199", "Exampleson"):
-            self.assertNotIn(marker, self.read_log())
+            self.assertNotIn(marker, self.gateway.read_log())
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@
 #include "gateway/store/sqlite/SqlitePatientStore.h"
 #include "tests/support/FakeCipher.h"
 #include "tests/support/ManualClock.h"
+#include "tests/support/StoredMessage.h"
 #include "tests/support/TestSupport.h"
 
 namespace gw {
@@ -54,11 +55,6 @@ class ReplyHandlerTest : public ::testing::Test {
 
   // One event and one result message to patient-1's phone; returns the message id.
   std::int64_t queue(const std::string& key, ChannelKind channel = ChannelKind::MessagingApi) {
-    NewInboundEvent e;
-    e.dedupe_key = "event-" + key;
-    e.received_at = clock_->now();
-    e.sealed_payload = "x";
-    const std::int64_t event = store_->commitInbound(e, clock_->steadyNow() + minutes(1))->event_id;
     MessageContent content;
     content.language = "es";
     content.phone = "+15550100199";
@@ -66,19 +62,12 @@ class ReplyHandlerTest : public ::testing::Test {
     content.facility_name = "Demo Hospital";
     content.text = "Sus resultados están listos.";
     NewPatientMessage m;
-    m.event_id = event;
     m.mapping = "lab-results";
     m.idempotency_key = key;
     m.patient_key = "patient-1";
     m.channel = channel;
     m.purpose = "result";
-    m.not_before = clock_->now();
-    m.expires_at = clock_->now() + minutes(60 * 24);
-    m.sealed_content = *cipher_->seal(serializeMessageContent(content), key);
-    MappingOutcome outcome;
-    outcome.event_id = event;
-    outcome.messages = {m};
-    return messages_->commitMapping(outcome)->message_ids.at(0);
+    return test::storeMessage(*store_, *messages_, *cipher_, *clock_, m, content);
   }
 
   InboundReply text(const std::string& words, const std::string& provider_id,

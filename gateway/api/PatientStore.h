@@ -52,6 +52,12 @@ struct PatientReply {
   SystemTime received_at;
 };
 
+// A stored reply's sealed text and the associated data it was sealed with.
+struct SealedReplyText {
+  std::string sealed_text;
+  std::string associated_data;  // "patient_reply:" + dedupe_key
+};
+
 struct ReplyCommit {
   std::int64_t reply_id = 0;
   bool duplicate = false;         // dedupe_key was seen before: nothing was written
@@ -80,6 +86,9 @@ class PatientStore {
                                  const AuditEntry& audit) = 0;
   // Stores the reply with its consent entries, answer and work item.
   virtual Result<ReplyCommit> commitReply(const PatientReply& reply, const AuditEntry& audit) = 0;
+  // A reply's sealed text for an operator, with `audit` ("viewed_reply") in the same
+  // transaction. NotFound for an unknown reply or one whose text was shredded (no audit then).
+  virtual Result<SealedReplyText> readReplyText(std::int64_t reply_id, const AuditEntry& audit) = 0;
 };
 
 using PatientStorePtr = std::shared_ptr<PatientStore>;

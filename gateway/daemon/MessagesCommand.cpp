@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "gateway/daemon/MessagesCommand.h"
 
+#include <algorithm>
 #include <ctime>
 #include <iomanip>
 #include <iostream>
@@ -9,6 +10,7 @@
 #include "gateway/daemon/Gateway.h"
 #include "gateway/daemon/GatewayConfig.h"
 #include "gateway/store/sqlite/SqliteMessageStore.h"
+#include "gateway/store/sqlite/SqlitePatientStore.h"
 
 namespace gw {
 namespace {
@@ -339,6 +341,56 @@ int closeWork(const std::string& config_path, std::int64_t id, const std::string
     return failWith(closed);
   }
   std::cout << "work item " << id << " done\n";
+  return 0;
+}
+
+int showWork(const std::string& config_path, std::int64_t id, const std::string& reason,
+             const std::string& actor) {
+  GatewayConfig config;
+  Result<StorePtr> store = openFromConfig(config_path, config);
+  if (!store.ok()) {
+    return failWith(store.status());
+  }
+  auto sqlite = std::dynamic_pointer_cast<SqliteStore>(*store);
+  if (!sqlite) {
+    return failWith(Status::internal("the configured store has no patient-message tables"));
+  }
+  Result<std::vector<WorkItem>> work = SqliteMessageStore(sqlite).openWork(100000);
+  if (!work.ok()) {
+    return failWith(work.status());
+  }
+  const std::string prefix = "patient_reply:";
+  const auto item = std::find_if(work->begin(), work->end(), [&](const WorkItem& w) {
+    return w.kind == "reply_text" && w.id == id;
+  });
+  if (item == work->end() || item->object.compare(0, prefix.size(), prefix) != 0) {
+    return failWith(Status::notFound("no open reply_text work item " + std::to_string(id)));
+  }
+  const std::int64_t reply_id = std::stoll(item->object.substr(prefix.size()));
+  Result<PayloadCipherPtr> cipher = openCipher(config.keys);
+  if (!cipher.ok()) {
+    return failWith(cipher.status());
+  }
+  AuditEntry audit;
+  audit.actor = "operator:" + actor;
+  audit.action = "viewed_reply";
+  audit.object = item->object;
+  audit.outcome = "ok";
+  audit.source = "cli";
+  audit.reason = reason;
+  Result<SealedReplyText> sealed = SqlitePatientStore(sqlite).readReplyText(reply_id, audit);
+  if (!sealed.ok()) {
+    return failWith(sealed.status());
+  }
+  Result<std::string> text = (*cipher)->open(sealed->sealed_text, sealed->associated_data);
+  if (!text.ok()) {
+    return failWith(text.status().withContext("cannot decrypt the reply"));
+  }
+  std::cout << "work item:  " << id << "\n"
+            << "reply:      " << item->object << "\n"
+            << "detail:     " << tsvSafe(item->detail) << "\n"
+            << "---\n"
+            << *text << (text->empty() || text->back() != '\n' ? "\n" : "");
   return 0;
 }
 

@@ -113,6 +113,11 @@ int main(int argc, char** argv) {
   work_done->add_option("-c,--config", config_path, "Config file")->capture_default_str();
   work_done->add_option("id", work_id, "Work item id from `work list`")->required();
   work_done->add_option("--reason", work_reason, "What was done (audited)")->required();
+  CLI::App* work_show =
+      work->add_subcommand("show", "Show the text of a patient's typed reply (PHI; audited)");
+  work_show->add_option("-c,--config", config_path, "Config file")->capture_default_str();
+  work_show->add_option("id", work_id, "reply_text work item id from `work list`")->required();
+  work_show->add_option("--reason", work_reason, "Why it is read (audited)")->required();
 
   CLI::App* audit = app.add_subcommand("audit", "Tamper-evident audit trail");
   audit->require_subcommand(1);
@@ -193,6 +198,9 @@ int main(int argc, char** argv) {
   }
   if (*work_done) {
     return gw::closeWork(config_path, work_id, work_reason, currentUser());
+  }
+  if (*work_show) {
+    return gw::showWork(config_path, work_id, work_reason, currentUser());
   }
   if (*audit_export) {
     return gw::auditExport(config_path, export_output);

@@ -146,6 +146,13 @@ class ReplyWebhookTest(unittest.TestCase):
         self.assertEqual(work.returncode, 0, work.stderr)
         self.assertIn("reply_text", work.stdout)
         self.assertNotIn("fast", work.stdout)
+        rows = cli("work", "list", "--format", "tsv", "--config", self.config).stdout.splitlines()
+        item = next(r.split("\t")[1] for r in rows if r.startswith("reply_text\t"))
+        self.assertNotEqual(cli("work", "show", item, "--config", self.config).returncode, 0)
+        shown = cli("work", "show", item, "--reason", "answer the patient", "--config",
+                    self.config)
+        self.assertEqual(shown.returncode, 0, shown.stderr)
+        self.assertIn("Do I need to fast next time?", shown.stdout)
 
         # The next result for this patient is not sent over the messaging API.
         self.send(result_message("R-2", "FIL9002"))
@@ -157,7 +164,11 @@ class ReplyWebhookTest(unittest.TestCase):
         with sqlite3.connect(f"file:{self.db}?mode=ro", uri=True) as db:
             actions = [r[0] for r in db.execute(
                 "SELECT action FROM audit_records WHERE actor = 'patient:messaging_api'")]
+            viewed = db.execute("SELECT actor, reason FROM audit_records "
+                                "WHERE action = 'viewed_reply'").fetchall()
         self.assertEqual(actions, ["reply_keyword", "reply_keyword", "reply_text"])
+        self.assertEqual(len(viewed), 1)
+        self.assertEqual(viewed[0][1], "answer the patient")
         for marker in ("fast next time", PATIENT_EMAIL, PATIENT_PHONE, "0100199", "Exampleson"):
             self.assertNotIn(marker, self.gateway.read_log())
 

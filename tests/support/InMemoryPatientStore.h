@@ -50,6 +50,17 @@ class InMemoryPatientStore final : public PatientStore {
     return commit;
   }
 
+  Result<SealedReplyText> readReplyText(std::int64_t reply_id, const AuditEntry& audit) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (reply_id < 1 || static_cast<std::size_t>(reply_id) > replies_.size() ||
+        replies_[static_cast<std::size_t>(reply_id) - 1].sealed_text.empty()) {
+      return Status::notFound("no such reply text");
+    }
+    const PatientReply& reply = replies_[static_cast<std::size_t>(reply_id) - 1];
+    audit_.push_back(audit);
+    return SealedReplyText{reply.sealed_text, "patient_reply:" + reply.dedupe_key};
+  }
+
   std::vector<AuditEntry> audit() const {
     std::lock_guard<std::mutex> lock(mu_);
     return audit_;

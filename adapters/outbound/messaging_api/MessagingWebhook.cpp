@@ -6,6 +6,7 @@
 #include <rapidjson/document.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <exception>
 #include <optional>
@@ -32,8 +33,15 @@ http::HttpResponse json(int status, const std::string& key, const std::string& v
   return response;
 }
 
+// Refusals are counted and logged at 1, 2, 4, 8, ... so an unauthenticated peer cannot flood
+// the log.
 http::HttpResponse refuse(int status, const std::string& why) {
-  poco_information(logger(), "inbound reply refused: HTTP " + std::to_string(status));
+  static std::atomic<std::uint64_t> refused{0};
+  const std::uint64_t count = ++refused;
+  if ((count & (count - 1)) == 0) {
+    poco_information(logger(), "inbound replies refused so far: " + std::to_string(count) +
+                                   " (this one HTTP " + std::to_string(status) + ")");
+  }
   return json(status, "error", why);
 }
 

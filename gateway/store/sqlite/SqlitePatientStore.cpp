@@ -145,4 +145,34 @@ Result<ReplyCommit> SqlitePatientStore::commitReply(const PatientReply& reply,
   return commit;
 }
 
+Result<SealedReplyText> SqlitePatientStore::readReplyText(std::int64_t reply_id,
+                                                          const AuditEntry& audit) {
+  SealedReplyText text;
+  const Status done = store_->write([&](SqliteSession& session) -> Status {
+    GW_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        session.statement("SELECT sealed_text, dedupe_key FROM patient_replies WHERE id = ?"));
+    {
+      ResetOnExit reset(*stmt);
+      stmt->bindInt(1, reply_id);
+      const int rc = stmt->step();
+      if (rc == SQLITE_DONE) {
+        return Status::notFound("no patient reply with id " + std::to_string(reply_id));
+      }
+      if (rc != SQLITE_ROW) {
+        return sqliteError(session.db(), rc, "cannot read a patient reply");
+      }
+      if (stmt->columnIsNull(0)) {
+        return Status::notFound("the text of patient reply " + std::to_string(reply_id) +
+                                " was deleted with its message");
+      }
+      text.sealed_text = std::string(stmt->columnBlob(0));
+      text.associated_data = "patient_reply:" + stmt->columnText(1);
+    }
+    return session.appendAudit(audit);
+  });
+  GW_RETURN_IF_ERROR(done);
+  return text;
+}
+
 }  // namespace gw

@@ -20,6 +20,7 @@ class SqlitePatientStore final : public PatientStore {
       const std::string& patient_key) override;
   Status savePreferences(const PatientPreferenceRecord& record, const AuditEntry& audit) override;
   Result<ReplyCommit> commitReply(const PatientReply& reply, const AuditEntry& audit) override;
+  Result<SealedReplyText> readReplyText(std::int64_t reply_id, const AuditEntry& audit) override;
 
  private:
   std::shared_ptr<SqliteStore> store_;

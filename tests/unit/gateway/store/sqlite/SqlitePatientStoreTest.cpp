@@ -215,11 +215,21 @@ TEST_F(SqlitePatientStoreTest, ExpiringAMessageShredsTheTextOfRepliesToIt) {
     return present;
   };
   EXPECT_EQ(sealedTexts(), std::vector<bool>{true});
+  const std::size_t audit_before = auditCount();
+  const auto text = patients_->readReplyText(1, audit("viewed_reply", "patient_reply:1"));
+  ASSERT_TRUE(text.ok()) << text.status().message();
+  EXPECT_EQ(text->sealed_text, "sealed-question");
+  EXPECT_EQ(text->associated_data, "patient_reply:secure_inbox:r1");
+  EXPECT_EQ(auditCount(), audit_before + 1);  // the view is audited
+  EXPECT_EQ(patients_->readReplyText(2, audit("viewed_reply", "x")).status().code(),
+            StatusCode::NotFound);
   clock_->advance(std::chrono::hours(25));  // past the message's expiry
   const auto expired = messages_->expireDue(clock_->now(), 10);
   ASSERT_TRUE(expired.ok()) << expired.status().message();
   ASSERT_EQ(expired->size(), 1u);
   EXPECT_EQ(sealedTexts(), std::vector<bool>{false});
+  EXPECT_EQ(patients_->readReplyText(1, audit("viewed_reply", "x")).status().code(),
+            StatusCode::NotFound);
   EXPECT_EQ(messages_->openWork(10)->size(), 1u);  // the work item stays, without the text
 }
 

@@ -18,6 +18,7 @@ namespace gw {
 namespace {
 
 constexpr std::size_t kMaxBodyBytes = 16 * 1024;
+constexpr std::size_t kMaxIdBytes = 128;
 
 Poco::Logger& logger() {
   static Poco::Logger& instance = Poco::Logger::get("gw.outbound.messaging_api");
@@ -177,6 +178,12 @@ http::HttpResponse MessagingWebhook::route(const http::HttpRequest& request) {
   const auto in_reply_to = field("in_reply_to");
   if (!id || !from || !text || !in_reply_to) {
     return refuse(400, "id, from, text and in_reply_to are required strings");
+  }
+  // The id becomes part of stored keys (and of the HELP answer's Idempotency-Key header).
+  if (id->size() > kMaxIdBytes || !std::all_of(id->begin(), id->end(), [](unsigned char c) {
+        return std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == ':';
+      })) {
+    return refuse(400, "id must be at most 128 letters, digits, '-', '_', '.' or ':'");
   }
   reply.provider_id = *id;
   reply.sender = *from;

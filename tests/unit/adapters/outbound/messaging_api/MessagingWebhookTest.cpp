@@ -138,6 +138,18 @@ TEST_F(MessagingWebhookTest, SignedButMalformedRequestsGetClearErrors) {
           ->handle(signedRequest(R"({"id": "SM1", "from": 5, "text": "STOP", "in_reply_to": "k"})"))
           .status,
       400);
+  EXPECT_EQ(webhook_
+                ->handle(signedRequest(
+                    R"({"id": "SM 1\r\nX: y", "from": "+1555", "text": "STOP",
+                                     "in_reply_to": "k"})"))
+                .status,
+            400);
+  EXPECT_EQ(webhook_
+                ->handle(signedRequest(R"({"id": ")" + std::string(129, 'a') +
+                                       R"(", "from": "+1555", "text": "STOP",
+                                           "in_reply_to": "k"})"))
+                .status,
+            400);
   r = signedRequest();
   r.method = "GET";
   const http::HttpResponse get = webhook_->handle(r);

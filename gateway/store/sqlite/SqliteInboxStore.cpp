@@ -52,13 +52,9 @@ Result<MessageRow> messageRow(SqliteSession& session, std::int64_t id) {
       session.statement("SELECT state, patient_key, channel FROM patient_messages WHERE id = ?"));
   ResetOnExit reset(*stmt);
   stmt->bindInt(1, id);
-  const int rc = stmt->step();
-  if (rc == SQLITE_DONE) {
-    return Status::notFound("no patient message with id " + std::to_string(id));
-  }
-  if (rc != SQLITE_ROW) {
-    return sqliteError(session.db(), rc, "cannot read a patient message");
-  }
+  GW_RETURN_IF_ERROR(sqlite::stepToRow(session, *stmt,
+                                       "no patient message with id " + std::to_string(id),
+                                       "cannot read a patient message"));
   MessageRow row;
   GW_ASSIGN_OR_RETURN(row.state, storedMessageState(stmt->columnText(0), id));
   row.patient_key = stmt->columnText(1);
@@ -123,13 +119,9 @@ Result<InboxMessage> SqliteInboxStore::inboxMessage(std::int64_t message_id) {
                           "patient_key FROM patient_messages WHERE id = ?"));
     ResetOnExit reset(*stmt);
     stmt->bindInt(1, message_id);
-    const int rc = stmt->step();
-    if (rc == SQLITE_DONE) {
-      return Status::notFound("no patient message with id " + std::to_string(message_id));
-    }
-    if (rc != SQLITE_ROW) {
-      return sqliteError(session.db(), rc, "cannot read a patient message");
-    }
+    GW_RETURN_IF_ERROR(sqlite::stepToRow(session, *stmt,
+                                         "no patient message with id " + std::to_string(message_id),
+                                         "cannot read a patient message"));
     message.message_id = message_id;
     GW_ASSIGN_OR_RETURN(message.state, storedMessageState(stmt->columnText(0), message_id));
     message.expires_at = fromUnixMillis(stmt->columnInt(1));

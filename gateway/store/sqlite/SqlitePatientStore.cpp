@@ -155,13 +155,9 @@ Result<SealedReplyText> SqlitePatientStore::readReplyText(std::int64_t reply_id,
     {
       ResetOnExit reset(*stmt);
       stmt->bindInt(1, reply_id);
-      const int rc = stmt->step();
-      if (rc == SQLITE_DONE) {
-        return Status::notFound("no patient reply with id " + std::to_string(reply_id));
-      }
-      if (rc != SQLITE_ROW) {
-        return sqliteError(session.db(), rc, "cannot read a patient reply");
-      }
+      GW_RETURN_IF_ERROR(sqlite::stepToRow(session, *stmt,
+                                           "no patient reply with id " + std::to_string(reply_id),
+                                           "cannot read a patient reply"));
       if (stmt->columnIsNull(0)) {
         return Status::notFound("the text of patient reply " + std::to_string(reply_id) +
                                 " was deleted with its message");

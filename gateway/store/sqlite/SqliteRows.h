@@ -67,6 +67,20 @@ inline Status insertMessage(SqliteSession& session, const NewPatientMessage& m, 
   return Status::ok();
 }
 
+// Steps a statement that selects at most one row onto that row: NotFound(`not_found`) when there
+// is none, an SQLite error naming `what` otherwise.
+inline Status stepToRow(SqliteSession& session, Statement& stmt, const std::string& not_found,
+                        std::string_view what) {
+  const int rc = stmt.step();
+  if (rc == SQLITE_ROW) {
+    return Status::ok();
+  }
+  if (rc == SQLITE_DONE) {
+    return Status::notFound(not_found);
+  }
+  return sqliteError(session.db(), rc, what);
+}
+
 // The first column (an id) of the one row `sql` selects for `key`; 0 when there is none. An SQLite
 // error names `what`.
 inline Result<std::int64_t> idFor(SqliteSession& session, std::string_view sql,

@@ -18,7 +18,8 @@ namespace gw {
 struct InboxMessage {
   std::int64_t message_id = 0;
   MessageState state = MessageState::Pending;
-  SystemTime expires_at;  // content is shredded after this (epoch: no expiry set)
+  SystemTime expires_at;    // content is shredded after this (epoch: no expiry set)
+  std::string patient_key;  // pseudonymous (HMAC): whose preferences the inbox may change
   // PayloadCipher output of serializeMessageContent(), and the associated data it was sealed
   // with (whatever the store's writer chose, e.g. the message's idempotency key). Both empty
   // once the content was shredded (state Expired).

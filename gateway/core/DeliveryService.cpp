@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "gateway/api/PatientStore.h"
+
 namespace gw {
 namespace {
 
@@ -184,7 +186,9 @@ void DeliveryService::handle(const OutboundChannelPtr& channel, ClaimedMessage c
     record_outcome();
     return;
   }
-  if (consent->has_value() && !(*consent)->opted_in) {
+  // The answer to the patient's own HELP goes out even after a STOP (carrier rules: HELP is
+  // always answered).
+  if (consent->has_value() && !(*consent)->opted_in && record.purpose != kHelpAnswerPurpose) {
     ++suppressed_;
     (void)store_->transitionMessage(
         {record.id,

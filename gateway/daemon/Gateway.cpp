@@ -14,6 +14,7 @@
 #include "adapters/inbound/mllp/MllpAdapter.h"
 #include "adapters/outbound/email/EmailChannel.h"
 #include "adapters/outbound/messaging_api/MessagingApiChannel.h"
+#include "adapters/outbound/messaging_api/MessagingWebhook.h"
 #include "adapters/outbound/secure_inbox/InboxChannel.h"
 #include "adapters/outbound/secure_inbox/InboxPages.h"
 #include "adapters/outbound/secure_inbox/InboxService.h"
@@ -23,8 +24,10 @@
 #include "gateway/daemon/Logging.h"
 #include "gateway/pipeline/EngineMapper.h"
 #include "gateway/pipeline/InboxHttpHandler.h"
+#include "gateway/pipeline/ReplyHandler.h"
 #include "gateway/store/sqlite/SqliteInboxStore.h"
 #include "gateway/store/sqlite/SqliteMessageStore.h"
+#include "gateway/store/sqlite/SqlitePatientStore.h"
 #include "gateway/store/sqlite/SqliteStore.h"
 
 namespace gw {
@@ -167,7 +170,9 @@ Status Gateway::createPipeline(const GatewayConfig& config, const PayloadCipherP
     return Status::internal("the configured store has no patient-message tables");
   }
   messages_ = std::make_shared<SqliteMessageStore>(sqlite);
-  policy_state_ = std::make_shared<StorePolicyState>(messages_);
+  patients_ = std::make_shared<SqlitePatientStore>(sqlite);
+  replies_ = std::make_shared<ReplyHandler>(messages_, patients_, cipher, clock_);
+  policy_state_ = std::make_shared<StorePolicyState>(messages_, patients_);
 
   std::vector<OutboundChannelPtr> channels;
   Result<EmailOutbound> email = makeEmailOutbound(config.outbound.email, clock_);
@@ -185,8 +190,9 @@ Status Gateway::createPipeline(const GatewayConfig& config, const PayloadCipherP
   }
   if (config.outbound.secure_inbox_enabled) {
     auto inbox_store = std::make_shared<SqliteInboxStore>(sqlite);
-    auto service = std::make_shared<inbox::InboxService>(config.outbound.secure_inbox, inbox_store,
-                                                         cipher, email->notifier, clock_);
+    auto service =
+        std::make_shared<inbox::InboxService>(config.outbound.secure_inbox, inbox_store, cipher,
+                                              email->notifier, clock_, patients_, replies_);
     Result<OutboundChannelPtr> channel = makeInboxChannel(service, inbox_store);
     if (!channel.ok()) {
       return channel.status().withContext("outbound.secure_inbox");
@@ -202,6 +208,21 @@ Status Gateway::createPipeline(const GatewayConfig& config, const PayloadCipherP
     }
     web_server_ = std::move(server).value();
     web_server_->mount(config.outbound.secure_inbox.path_prefix, *inbox_handler_);
+  }
+  if (config.outbound.messaging_api_enabled) {
+    if (web_server_) {
+      Result<std::unique_ptr<MessagingWebhook>> webhook =
+          MessagingWebhook::create(config.outbound.messaging_api, replies_, clock_);
+      if (!webhook.ok()) {
+        return webhook.status().withContext("outbound.messaging_api");
+      }
+      reply_webhook_ = std::move(webhook).value();
+      web_server_->mount(kMessagingWebhookPath, *reply_webhook_);
+    } else {
+      poco_warning(logger(),
+                   "text replies from the messaging API are not received: the web server that "
+                   "takes them runs with outbound.secure_inbox only");
+    }
   }
   delivery_ = std::make_unique<DeliveryService>(messages_, cipher, clock_, std::move(channels),
                                                 config.pipeline.delivery);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "gateway/api/InboundAdapter.h"
+#include "gateway/api/PatientStore.h"
 #include "gateway/api/PayloadCipher.h"
 #include "gateway/api/Result.h"
 #include "gateway/api/Store.h"
@@ -89,6 +90,8 @@ class Gateway {
   PipelineSettings pipeline_settings_;
   std::string pseudonym_key_;
   std::shared_ptr<MessageStore> messages_;
+  std::shared_ptr<PatientStore> patients_;
+  std::shared_ptr<ReplySink> replies_;
   std::shared_ptr<mapping::PolicyState> policy_state_;
   std::unique_ptr<MapperService> mapper_;
   std::unique_ptr<DeliveryService> delivery_;
@@ -97,6 +100,7 @@ class Gateway {
   // web server's bound address before any delivery worker runs.
   std::shared_ptr<inbox::InboxService> inbox_service_;
   std::shared_ptr<http::HttpHandler> inbox_handler_;  // outlives web_server_ (declared first)
+  std::shared_ptr<http::HttpHandler> reply_webhook_;  // likewise
   std::unique_ptr<http::HttpServer> web_server_;
   bool stopped_ = false;
 };

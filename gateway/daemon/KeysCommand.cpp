@@ -9,6 +9,7 @@
 #include <memory>
 #include <utility>
 
+#include "gateway/api/PatientStore.h"
 #include "gateway/api/Store.h"
 #include "gateway/crypto/EnvelopeCipher.h"
 #include "gateway/crypto/KeyRing.h"
@@ -83,6 +84,8 @@ const std::vector<SealedColumn>& sealedColumns() {
        "inbound_event", &parsedFormAssociatedData},
       {"patient_messages", "patient_messages", "idempotency_key", "sealed_content",
        "patient_message"},
+      {"patient_replies", "patient_replies", "dedupe_key", "sealed_text", "patient_reply",
+       &replyAssociatedData},
   };
   return columns;
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "gateway/daemon/MessagesCommand.h"
 
+#include <algorithm>
 #include <ctime>
 #include <iomanip>
 #include <iostream>
@@ -10,6 +11,7 @@
 #include "gateway/daemon/GatewayConfig.h"
 #include "gateway/store/sqlite/SqliteFhirClientState.h"
 #include "gateway/store/sqlite/SqliteMessageStore.h"
+#include "gateway/store/sqlite/SqlitePatientStore.h"
 
 namespace gw {
 namespace {
@@ -387,6 +389,56 @@ int listSubscriptions(const std::string& config_path, const std::string& format)
     }
   }
   std::cout.flush();
+  return 0;
+}
+
+int showWork(const std::string& config_path, std::int64_t id, const std::string& reason,
+             const std::string& actor) {
+  GatewayConfig config;
+  Result<StorePtr> store = openFromConfig(config_path, config);
+  if (!store.ok()) {
+    return failWith(store.status(), "work");
+  }
+  auto sqlite = std::dynamic_pointer_cast<SqliteStore>(*store);
+  if (!sqlite) {
+    return failWith(Status::internal("the configured store has no patient-message tables"), "work");
+  }
+  Result<std::vector<WorkItem>> work = SqliteMessageStore(sqlite).openWork(100000);
+  if (!work.ok()) {
+    return failWith(work.status(), "work");
+  }
+  const std::string prefix = "patient_reply:";
+  const auto item = std::find_if(work->begin(), work->end(), [&](const WorkItem& w) {
+    return w.kind == "reply_text" && w.id == id;
+  });
+  if (item == work->end() || item->object.compare(0, prefix.size(), prefix) != 0) {
+    return failWith(Status::notFound("no open reply_text work item " + std::to_string(id)), "work");
+  }
+  const std::int64_t reply_id = std::stoll(item->object.substr(prefix.size()));
+  Result<PayloadCipherPtr> cipher = openCipher(config.keys);
+  if (!cipher.ok()) {
+    return failWith(cipher.status(), "work");
+  }
+  AuditEntry audit;
+  audit.actor = "operator:" + actor;
+  audit.action = "viewed_reply";
+  audit.object = item->object;
+  audit.outcome = "ok";
+  audit.source = "cli";
+  audit.reason = reason;
+  Result<SealedReplyText> sealed = SqlitePatientStore(sqlite).readReplyText(reply_id, audit);
+  if (!sealed.ok()) {
+    return failWith(sealed.status(), "work");
+  }
+  Result<std::string> text = (*cipher)->open(sealed->sealed_text, sealed->associated_data);
+  if (!text.ok()) {
+    return failWith(text.status().withContext("cannot decrypt the reply"), "work");
+  }
+  std::cout << "work item:  " << id << "\n"
+            << "reply:      " << item->object << "\n"
+            << "detail:     " << tsvSafe(item->detail) << "\n"
+            << "---\n"
+            << *text << (text->empty() || text->back() != '\n' ? "\n" : "");
   return 0;
 }
 

@@ -58,6 +58,11 @@ int replayMessage(const MessagesReplayOptions& options);
 int listWork(const std::string& config_path, const std::string& format);
 int closeWork(const std::string& config_path, std::int64_t id, const std::string& reason,
               const std::string& actor);
+// `gateway work show ID --reason`: the text of a patient's typed reply behind a "reply_text" work
+// item, decrypted; the view is audited ("viewed_reply"). Exit 3 when the item is not open or
+// not a reply text, or the text was deleted with its message.
+int showWork(const std::string& config_path, std::int64_t id, const std::string& reason,
+             const std::string& actor);
 
 // `gateway subscriptions list`: the FHIR Subscriptions (R5 Backport) the gateway has heard of,
 // per client: highest event number (eventsSinceSubscriptionStart), gaps and missed events, the

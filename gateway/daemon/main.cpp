@@ -114,6 +114,11 @@ int main(int argc, char** argv) {
   work_done->add_option("-c,--config", config_path, "Config file")->capture_default_str();
   work_done->add_option("id", work_id, "Work item id from `work list`")->required();
   work_done->add_option("--reason", work_reason, "What was done (audited)")->required();
+  CLI::App* work_show =
+      work->add_subcommand("show", "Show the text of a patient's typed reply (PHI; audited)");
+  work_show->add_option("-c,--config", config_path, "Config file")->capture_default_str();
+  work_show->add_option("id", work_id, "reply_text work item id from `work list`")->required();
+  work_show->add_option("--reason", work_reason, "Why it is read (audited)")->required();
 
   CLI::App* subscriptions =
       app.add_subcommand("subscriptions", "FHIR subscriptions heard of (counters, gap warnings)");
@@ -219,6 +224,9 @@ int main(int argc, char** argv) {
   }
   if (*subscriptions_list) {
     return gw::listSubscriptions(config_path, subscriptions_format);
+  }
+  if (*work_show) {
+    return gw::showWork(config_path, work_id, work_reason, currentUser());
   }
   if (*audit_export) {
     return gw::auditExport(config_path, export_output);

@@ -108,8 +108,21 @@ Result<mapping::Consent> StorePolicyState::consent(const std::string& patient_ke
   return latest->opted_in ? mapping::Consent::OptedIn : mapping::Consent::OptedOut;
 }
 
-Result<mapping::PatientPreferences> StorePolicyState::preferences(const std::string&) const {
-  return mapping::PatientPreferences();
+Result<mapping::PatientPreferences> StorePolicyState::preferences(
+    const std::string& patient_key) const {
+  mapping::PatientPreferences preferences;
+  if (!patients_) {
+    return preferences;
+  }
+  GW_ASSIGN_OR_RETURN(std::optional<PatientPreferenceRecord> stored,
+                      patients_->preferences(patient_key));
+  if (stored) {
+    preferences.time_zone = stored->time_zone;
+    if (stored->result_delay.count() > 0) {
+      preferences.result_delay = stored->result_delay;
+    }
+  }
+  return preferences;
 }
 
 EngineEventMapper::EngineEventMapper(std::shared_ptr<const mapping::MappingSet> set, ClockPtr clock,

@@ -8,6 +8,7 @@
 
 #include "gateway/api/Clock.h"
 #include "gateway/api/MessageStore.h"
+#include "gateway/api/PatientStore.h"
 #include "gateway/core/MapperService.h"
 #include "gateway/mapping/MappingEngine.h"
 #include "gateway/mapping/MappingSet.h"
@@ -16,11 +17,13 @@
 namespace gw {
 
 // The mapping engine's PolicyState over the MessageStore: earlier messages by idempotency,
-// clinical and visit key, and the consent ledger. Patient preferences are not stored yet: every
-// patient gets the facility defaults.
+// clinical and visit key, and the consent ledger; patient preferences (time zone, "delay my
+// results") from the PatientStore. Without a PatientStore every patient gets the facility
+// defaults.
 class StorePolicyState final : public mapping::PolicyState {
  public:
-  explicit StorePolicyState(MessageStorePtr store) : store_(std::move(store)) {}
+  explicit StorePolicyState(MessageStorePtr store, PatientStorePtr patients = nullptr)
+      : store_(std::move(store)), patients_(std::move(patients)) {}
 
   Result<bool> idempotencyKeyExists(const std::string& idempotency_key) const override;
   Result<std::vector<mapping::PriorMessage>> byClinicalKey(
@@ -35,6 +38,7 @@ class StorePolicyState final : public mapping::PolicyState {
   Result<std::vector<mapping::PriorMessage>> find(MessageQuery query) const;
 
   MessageStorePtr store_;
+  PatientStorePtr patients_;
 };
 
 // Runs the mapping engine for the mapper thread: loads the parsed form intake stored (FHIR) or

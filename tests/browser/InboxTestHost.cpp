@@ -27,7 +27,9 @@
 #include "adapters/outbound/secure_inbox/InboxHttp.h"
 #include "gateway/crypto/EnvelopeCipher.h"
 #include "gateway/crypto/KeyRing.h"
+#include "gateway/mapping/Keywords.h"
 #include "tests/support/InMemoryInboxStore.h"
+#include "tests/support/InMemoryPatientStore.h"
 
 namespace {
 
@@ -75,10 +77,43 @@ class FileNotifier final : public gw::Notifier {
   std::string path_;
 };
 
+// Typed replies: the keyword decides the answer as in the gateway (gateway/mapping/Keywords.h);
+// the ledger and work items are the gateway's ReplyHandler's (tested against SQLite there).
+class KeywordSink final : public gw::ReplySink {
+ public:
+  gw::Result<gw::ReplyResult> acceptReply(const gw::InboundReply& reply) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    replies_.push_back(reply);
+    switch (gw::mapping::parseKeyword(reply.text)) {
+      case gw::mapping::Keyword::Stop:
+      case gw::mapping::Keyword::StopAll:
+        return gw::ReplyResult{gw::ReplyResult::Kind::OptedOut, ""};
+      case gw::mapping::Keyword::Start:
+        return gw::ReplyResult{gw::ReplyResult::Kind::OptedIn, ""};
+      case gw::mapping::Keyword::Help:
+        return gw::ReplyResult{gw::ReplyResult::Kind::Help, "Reply STOP to stop, START to resume."};
+      case gw::mapping::Keyword::None:
+        break;
+    }
+    return gw::ReplyResult{gw::ReplyResult::Kind::WorkItem, ""};
+  }
+  std::vector<gw::InboundReply> replies() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return replies_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<gw::InboundReply> replies_;
+};
+
 struct Host {
   std::shared_ptr<OffsetClock> clock = std::make_shared<OffsetClock>();
   std::shared_ptr<gw::test::InMemoryInboxStore> store =
       std::make_shared<gw::test::InMemoryInboxStore>();
+  std::shared_ptr<gw::test::InMemoryPatientStore> patients =
+      std::make_shared<gw::test::InMemoryPatientStore>();
+  std::shared_ptr<KeywordSink> replies = std::make_shared<KeywordSink>();
   std::shared_ptr<gw::PayloadCipher> cipher;
   std::shared_ptr<gw::inbox::InboxService> service;
   std::shared_ptr<gw::OutboundChannel> channel;
@@ -132,6 +167,7 @@ std::string deliver(Host& host, const Poco::URI::QueryParameters& query, int& st
   gw::InboxMessage message;
   message.message_id = id;
   message.state = gw::MessageState::Sending;
+  message.patient_key = "patient-" + std::to_string(id);
   if (expires_in > 0) {
     message.expires_at = host.clock->now() + std::chrono::seconds(expires_in);
   }
@@ -180,10 +216,31 @@ std::string state(Host& host, std::int64_t id) {
   w.Key("opt_outs");
   const std::vector<std::int64_t> opt_outs = host.store->optOuts();
   w.Int64(static_cast<std::int64_t>(std::count(opt_outs.begin(), opt_outs.end(), id)));
+  const gw::Result<std::optional<gw::PatientPreferenceRecord>> preferences =
+      host.patients->preferences("patient-" + std::to_string(id));
+  if (preferences.ok() && preferences->has_value()) {
+    w.Key("preferences");
+    w.StartObject();
+    put(w, "time_zone", (*preferences)->time_zone);
+    w.Key("result_delay_hours");
+    w.Int64((*preferences)->result_delay.count());
+    w.EndObject();
+  }
+  w.Key("typed_replies");
+  w.StartArray();
+  for (const gw::InboundReply& reply : host.replies->replies()) {
+    if (reply.message_id == id) {
+      w.String(reply.text.data(), static_cast<rapidjson::SizeType>(reply.text.size()));
+    }
+  }
+  w.EndArray();
   w.Key("audit");
   w.StartArray();
   const std::string object = "patient_message:" + std::to_string(id);
-  for (const gw::AuditEntry& entry : host.store->audit()) {
+  std::vector<gw::AuditEntry> entries = host.store->audit();
+  const std::vector<gw::AuditEntry> preference_entries = host.patients->audit();
+  entries.insert(entries.end(), preference_entries.begin(), preference_entries.end());
+  for (const gw::AuditEntry& entry : entries) {
     if (entry.object == object) {
       w.StartObject();
       put(w, "actor", entry.actor);
@@ -307,8 +364,9 @@ int main(int argc, char** argv) {
     std::cerr << "settings: " << valid.toString() << "\n";
     return 1;
   }
-  host.service = std::make_shared<gw::inbox::InboxService>(
-      settings, host.store, host.cipher, std::make_shared<FileNotifier>(argv[1]), host.clock);
+  host.service = std::make_shared<gw::inbox::InboxService>(settings, host.store, host.cipher,
+                                                           std::make_shared<FileNotifier>(argv[1]),
+                                                           host.clock, host.patients, host.replies);
   host.channel = gw::makeInboxChannel(host.service, host.store).value();
   auto pages = std::make_shared<gw::inbox::InboxPages>(host.service);
 

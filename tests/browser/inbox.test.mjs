@@ -302,3 +302,88 @@ test('Spanish message gets Spanish pages', async () => {
   await shot('mensaje');
   await context.close();
 });
+
+test('preferences page: time zone and "delay my results" saved, audited, shown again', async () => {
+  const { id, context, page, problems, shot } = await signIn('preferences', 'prefs@example.invalid');
+  await page.click('#preferences');
+  await page.waitForLoadState();
+  assert.equal(await pageName(page), 'preferences');
+  assert.equal(new URL(page.url()).pathname, '/inbox/preferences');
+  assert.equal(await page.locator('#time_zone').inputValue(), '');  // the hospital's until chosen
+  assert.match(await page.locator('label[for="time_zone"]').innerText(), /Your time zone/);
+  await shot('preferences');
+  await page.selectOption('#time_zone', 'America/Chicago');
+  await page.fill('#delay_amount', '2');
+  await page.selectOption('#delay_unit', 'days');
+  await page.click('#save');
+  await page.waitForLoadState();
+  assert.equal(await pageName(page), 'preferences');
+  assert.match(await page.locator('#notice').innerText(), /Your preferences were saved\./);
+  assert.equal(await page.locator('#time_zone').inputValue(), 'America/Chicago');
+  assert.equal(await page.locator('#delay_amount').inputValue(), '2');
+  assert.equal(await page.locator('#delay_unit').inputValue(), 'days');
+  await shot('saved');
+  let s = await state(id);
+  assert.deepEqual(s.preferences, { time_zone: 'America/Chicago', result_delay_hours: 48 });
+  const saved = s.audit.filter((a) => a.action === 'inbox_preferences');
+  assert.equal(saved.length, 1);
+  assert.equal(saved[0].reason, 'own time zone, result delay 48 h');
+
+  // A number that is not one: the form says what to type and nothing changes.
+  await page.fill('#delay_amount', 'soon');
+  await page.click('#save');
+  await page.waitForLoadState();
+  assert.match(await page.locator('#error').innerText(), /whole number of hours or days/);
+  await shot('bad-delay');
+  s = await state(id);
+  assert.equal(s.preferences.result_delay_hours, 48);
+
+  // A fresh page load shows what is stored.
+  await page.goto(`${base}/inbox/preferences`);
+  assert.equal(await page.locator('#time_zone').inputValue(), 'America/Chicago');
+  await page.click('#back');
+  await page.waitForLoadState();
+  assert.equal(await pageName(page), 'message');
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('preferences and typed replies in Spanish', async () => {
+  const { id, context, page, problems, shot } = await signIn('preferencias', 'prefs.es@example.invalid', 'es');
+  assert.match(await page.locator('label[for="text"]').innerText(), /O escriba una respuesta/);
+  await page.fill('#text', 'STOP');
+  await page.click('#send-text');
+  await page.waitForLoadState();
+  assert.equal(await pageName(page), 'replied');
+  assert.match(await page.locator('#notice').innerText(), /No recibirá más mensajes en este buzón/);
+  await shot('stop');
+  await page.click('#back');
+  await page.waitForLoadState();
+  await page.fill('#text', '¿Puedo ducharme hoy?');
+  await page.click('#send-text');
+  await page.waitForLoadState();
+  assert.match(await page.locator('#notice').innerText(), /se envió a su equipo de atención/);
+  await page.goto(`${base}/inbox/preferences`);
+  assert.match(await page.locator('h1').innerText(), /Sus preferencias de mensajes/);
+  await page.selectOption('#time_zone', 'America/Puerto_Rico');
+  await page.fill('#delay_amount', '12');
+  await page.selectOption('#delay_unit', 'hours');
+  await page.click('#save');
+  await page.waitForLoadState();
+  assert.match(await page.locator('#notice').innerText(), /Se guardaron sus preferencias/);
+  await shot('guardado');
+  const s = await state(id);
+  assert.deepEqual(s.typed_replies, ['STOP', '¿Puedo ducharme hoy?']);
+  assert.deepEqual(s.preferences, { time_zone: 'America/Puerto_Rico', result_delay_hours: 12 });
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('preferences need a verified session', async () => {
+  const { link } = await deliver('prefs.early@example.invalid');
+  const { context, page } = await newPage('preferences-early');
+  await page.goto(link);
+  await page.goto(`${base}/inbox/preferences`);
+  assert.equal(await pageName(page), 'dob');  // redirected to the verification step
+  await context.close();
+});

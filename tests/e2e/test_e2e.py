@@ -120,10 +120,10 @@ class MailMirror:
 class RunningGateway:
     """`gateway run` on a config written into `directory`: MLLP and web on 127.0.0.1 port 0,
     email over SMTP to `smtp_port` verified with `ca` (or .eml files in `pickup`), base_url
-    derived from the web server."""
+    derived from the web server, and the `messaging_api` section when given."""
 
     def __init__(self, directory, mappings_dir, smtp_port=None, ca=None, pickup=None, web=None,
-                 start=True):
+                 start=True, messaging_api=None):
         self.dir = directory
         self.config = os.path.join(directory, "gateway.json")
         var = os.path.join(directory, "var")
@@ -147,6 +147,8 @@ class RunningGateway:
                          "pseudonym_key_file": os.path.join(var, "keys", "pseudonym.key"),
                          "facility_time_zone": midday_zone()},
         }
+        if messaging_api is not None:
+            config["outbound"]["messaging_api"] = messaging_api
         with open(self.config, "w") as f:
             json.dump(config, f, indent=2)
         if not start:

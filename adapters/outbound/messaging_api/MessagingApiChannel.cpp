@@ -152,16 +152,22 @@ Result<std::shared_ptr<MessagingApiChannel>> MessagingApiChannel::create(
       return Status::invalidArgument("messaging_api.url host cannot be used for verification");
     }
   }
-  GW_ASSIGN_OR_RETURN(impl->secret, readSecretFile(settings.secret_file, "messaging API secret",
-                                                   kMaxSecretBytes, SymlinkPolicy::Follow));
-  while (!impl->secret.empty() && (impl->secret.back() == '\n' || impl->secret.back() == '\r')) {
-    impl->secret.pop_back();
+  GW_ASSIGN_OR_RETURN(impl->secret, readMessagingApiSecret(settings));
+  return std::make_shared<MessagingApiChannel>(std::move(impl));
+}
+
+Result<std::string> readMessagingApiSecret(const MessagingApiSettings& settings) {
+  GW_ASSIGN_OR_RETURN(std::string secret,
+                      readSecretFile(settings.secret_file, "messaging API secret", kMaxSecretBytes,
+                                     SymlinkPolicy::Follow));
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) {
+    secret.pop_back();
   }
-  if (impl->secret.size() < kMinSecretBytes) {
+  if (secret.size() < kMinSecretBytes) {
     return Status::invalidArgument("messaging_api.secret_file \"" + settings.secret_file +
                                    "\" holds fewer than 16 bytes");
   }
-  return std::make_shared<MessagingApiChannel>(std::move(impl));
+  return secret;
 }
 
 Result<DeliveryReceipt> MessagingApiChannel::deliver(const OutboundMessage& message,

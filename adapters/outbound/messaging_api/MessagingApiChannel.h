@@ -44,6 +44,10 @@ class MessagingApiChannel final : public OutboundChannel {
 // The JSON body deliver() posts for `message` (tests, and platforms that want to see it).
 std::string messagingApiBody(const OutboundMessage& message);
 
+// The shared secret from settings.secret_file (trailing line break dropped). PermissionDenied for
+// a file readable by group or others, InvalidArgument when it holds fewer than 16 bytes.
+Result<std::string> readMessagingApiSecret(const MessagingApiSettings& settings);
+
 // "sha256=<64 lower-case hex>" of the body under the secret. Internal on an OpenSSL failure.
 Result<std::string> messagingApiSignature(std::string_view secret, std::string_view body);
 

@@ -22,6 +22,7 @@ void readMessagingApiSettings(const ConfigNode& node, ConfigErrors& errors,
   reader.readString("secret_file", settings.secret_file, /*required=*/true);
   reader.readEnum("min_tls_version", settings.min_tls_version, {"1.2", "1.3"});
   reader.readInt("timeout_ms", settings.timeout_ms, 100, 600000);
+  reader.readInt("inbound_tolerance_seconds", settings.inbound_tolerance_seconds, 30, 3600);
   reader.finish();
   if (!node.isObject() || settings.url.empty()) {
     return;

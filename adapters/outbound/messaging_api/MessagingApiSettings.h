@@ -21,6 +21,10 @@ struct MessagingApiSettings {
   std::string min_tls_version = "1.2";
   // Connect, send and answer timeout in ms (the message's deadline shortens it).
   int timeout_ms = 10000;
+  // Replies coming back (POST /hooks/messaging/inbound on the "web" server), signed with the
+  // same secret: accept a signature whose X-Timestamp is at most this many seconds from now
+  // (either way). Older ones are refused as replays.
+  int inbound_tolerance_seconds = 300;
 };
 
 // Reads every key of the object `node` (named `where` in messages) into `settings`, which holds

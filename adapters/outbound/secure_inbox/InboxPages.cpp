@@ -40,6 +40,8 @@ button.stop { background: #b50909; }
 .error { border-left: 4px solid #b50909; padding: 0.5rem 1rem; background: #fbeeee; }
 .emergency { border: 2px solid #b50909; padding: 0.5rem 1rem; margin: 1rem 0; font-weight: 600; }
 .body p { white-space: pre-line; }
+textarea { display: block; width: 100%; font-size: 1rem; padding: 0.4rem; box-sizing: border-box; }
+select { font-size: 1rem; padding: 0.4rem; }
 footer { margin-top: 2rem; border-top: 1px solid #ccc; padding-top: 0.5rem; }
 )css";
 
@@ -111,11 +113,49 @@ constexpr std::string_view kMessagePage = R"html(<h1>{{heading}}</h1>
 {{#replies}}<button type="submit" name="reply" value="{{id}}" id="reply-{{id}}">{{label}}</button>
 {{/replies}}<button type="submit" name="reply" value="stop" id="reply-stop" class="stop">{{stop_label}}</button>
 </form>
+{{#text_replies}}<form method="post" action="{{prefix}}reply-text" id="text-reply">
+<input type="hidden" name="csrf" value="{{csrf}}">
+<label for="text">{{text_label}}</label>
+<p class="hint" id="text-hint">{{text_hint}}</p>
+<textarea id="text" name="text" maxlength="1000" rows="3" aria-describedby="text-hint"
+ required></textarea>
+<div><button type="submit" id="send-text">{{send_button}}</button></div>
+</form>{{/text_replies}}
+{{#prefs}}<p><a href="{{prefix}}preferences" id="preferences">{{prefs_link}}</a></p>{{/prefs}}
 <form method="post" action="{{prefix}}signout">
 <input type="hidden" name="csrf" value="{{csrf}}">
 <button type="submit" class="secondary" id="signout">{{sign_out}}</button>
 </form>
 )html";
+
+constexpr std::string_view kPreferencesPage = R"html(<h1>{{heading}}</h1>
+{{#error}}<p class="error" id="error" role="alert">{{error}}</p>{{/error}}
+{{#notice}}<p class="notice" id="notice" role="status">{{notice}}</p>{{/notice}}
+<p>{{intro}}</p>
+<form method="post" action="{{prefix}}preferences" id="preferences-form">
+<input type="hidden" name="csrf" value="{{csrf}}">
+<label for="time_zone">{{tz_label}}</label>
+<p class="hint" id="tz-hint">{{tz_hint}}</p>
+<select id="time_zone" name="time_zone" aria-describedby="tz-hint">
+{{#zones}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>
+{{/zones}}</select>
+<label for="delay_amount">{{delay_label}}</label>
+<p class="hint" id="delay-hint">{{delay_hint}}</p>
+<input type="text" id="delay_amount" name="delay_amount" inputmode="numeric" maxlength="4"
+ value="{{amount}}" aria-describedby="delay-hint">
+<select id="delay_unit" name="delay_unit" aria-label="{{delay_label}}">
+<option value="hours"{{#hours}} selected{{/hours}}>{{delay_hours}}</option>
+<option value="days"{{#days}} selected{{/days}}>{{delay_days}}</option>
+</select>
+<div><button type="submit" id="save">{{save_button}}</button></div>
+</form>
+<p><a href="{{prefix}}message" id="back">{{back}}</a></p>
+)html";
+
+// Zones offered on the preferences page (any zone of the tz database is accepted).
+constexpr std::string_view kOfferedZones[] = {
+    "America/New_York",    "America/Chicago",   "America/Denver",   "America/Phoenix",
+    "America/Los_Angeles", "America/Anchorage", "Pacific/Honolulu", "America/Puerto_Rico"};
 
 constexpr std::string_view kThanksPage = R"html(<h1>{{heading}}</h1>
 <p class="notice" id="notice" role="status">{{text}}</p>
@@ -291,6 +331,53 @@ class Renderer {
     return page(status, "code", kCodePage, values);
   }
 
+  // The preferences form showing `zone` and the delay `amount` in `unit` ("hours"/"days").
+  WebResponse preferencesForm(int status, const std::string& csrf, const std::string& zone,
+                              const std::string& amount, const std::string& unit,
+                              const std::string& error, const std::string& notice) const {
+    data values;
+    values.set("heading", text_.prefs_heading);
+    values.set("intro", text_.prefs_intro);
+    values.set("tz_label", text_.tz_label);
+    values.set("tz_hint", text_.tz_hint);
+    data zones{data::type::list};
+    const auto option = [&zones](const std::string& value, const std::string& label,
+                                 bool selected) {
+      data item;
+      item.set("value", value);
+      item.set("label", label);
+      item.set("selected", selected);
+      zones.push_back(item);
+    };
+    option("", text_.tz_default, zone.empty());
+    bool listed = zone.empty();
+    for (const std::string_view offered : kOfferedZones) {
+      option(std::string(offered), std::string(offered), zone == offered);
+      listed = listed || zone == offered;
+    }
+    if (!listed && isKnownTimeZone(zone)) {
+      option(zone, zone, true);  // saved earlier from a longer list, or by the EHR
+    }
+    values.set("zones", zones);
+    values.set("delay_label", text_.delay_label);
+    values.set("delay_hint", text_.delay_hint);
+    values.set("amount", amount);
+    values.set("hours", unit == "hours");
+    values.set("days", unit != "hours");
+    values.set("delay_hours", text_.delay_hours);
+    values.set("delay_days", text_.delay_days);
+    values.set("save_button", text_.save_button);
+    values.set("back", text_.back_to_message);
+    values.set("csrf", csrf);
+    if (!error.empty()) {
+      values.set("error", error);
+    }
+    if (!notice.empty()) {
+      values.set("notice", notice);
+    }
+    return page(status, "preferences", kPreferencesPage, values);
+  }
+
   WebResponse error() const { return info(500, "error", text_.error_heading, text_.error_text); }
   WebResponse unavailable() const {
     WebResponse r = info(503, "error", text_.error_heading, text_.error_text);
@@ -415,16 +502,25 @@ WebResponse InboxPages::route(const WebRequest& request) const {
     return response;
   }
 
-  static const std::vector<std::string> kRoutes = {"verify",  "dob",   "resend", "code",
-                                                   "message", "reply", "signout"};
-  if (std::find(kRoutes.begin(), kRoutes.end(), route) == kRoutes.end()) {
+  static const std::vector<std::string> kRoutes = {"verify",     "dob",         "resend",
+                                                   "code",       "message",     "reply",
+                                                   "reply-text", "preferences", "signout"};
+  if (std::find(kRoutes.begin(), kRoutes.end(), route) == kRoutes.end() ||
+      (route == "preferences" && !service_->offersPreferences()) ||
+      (route == "reply-text" && !service_->offersTextReplies())) {
     return fallback.info(404, "not-found", fallback.text().not_found_heading,
                          fallback.text().not_found_text);
   }
+  const bool either = route == "preferences";
   const bool wants_get = route == "verify" || route == "message";
-  if ((wants_get && !get) || (!wants_get && !post)) {
+  if (!either && ((wants_get && !get) || (!wants_get && !post))) {
     WebResponse response = fallback.badRequest(405);
     response.headers.emplace_back("Allow", wants_get ? "GET, HEAD" : "POST");
+    return response;
+  }
+  if (either && !get && !post) {
+    WebResponse response = fallback.badRequest(405);
+    response.headers.emplace_back("Allow", "GET, HEAD, POST");
     return response;
   }
   if (post && request.body_rejected) {
@@ -575,6 +671,71 @@ WebResponse InboxPages::route(const WebRequest& request) const {
     return renderer.page(200, "replied", kThanksPage, values);
   }
 
+  if (route == "preferences") {
+    if (post) {
+      const std::string zone = formValue(request, "time_zone");
+      const std::string amount = formValue(request, "delay_amount");
+      const std::string unit = formValue(request, "delay_unit");
+      Result<PreferencesOutcome> saved =
+          service_->savePreferences(context, zone, amount, unit, request.client_ip);
+      if (!saved.ok()) {
+        return failure(saved.status(), renderer);
+      }
+      switch (*saved) {
+        case PreferencesOutcome::BadTimeZone:
+          return renderer.preferencesForm(422, csrf, "", amount, unit, text.bad_time_zone, "");
+        case PreferencesOutcome::BadDelay:
+          return renderer.preferencesForm(422, csrf, zone, amount, unit, text.bad_delay, "");
+        case PreferencesOutcome::Saved:
+          break;
+      }
+    }
+    Result<PatientPreferenceRecord> current = service_->preferences(context);
+    if (!current.ok()) {
+      return failure(current.status(), renderer);
+    }
+    const auto hours = current->result_delay.count();
+    const bool in_days = hours == 0 || hours % 24 == 0;
+    return renderer.preferencesForm(200, csrf, current->time_zone,
+                                    std::to_string(in_days ? hours / 24 : hours),
+                                    in_days ? "days" : "hours", "", post ? text.prefs_saved : "");
+  }
+
+  if (route == "reply-text") {
+    Result<TextReply> replied =
+        service_->replyText(context, formValue(request, "text"), request.client_ip);
+    if (!replied.ok()) {
+      if (replied.status().code() == StatusCode::FailedPrecondition ||
+          replied.status().code() == StatusCode::PermissionDenied) {
+        return renderer.badRequest(400);
+      }
+      return failure(replied.status(), renderer);
+    }
+    data values;
+    values.set("heading", text.title);
+    values.set("back", text.back_to_message);
+    if (replied->bad_input) {
+      values.set("text", text.bad_text);
+      return renderer.page(422, "reply-text", kThanksPage, values);
+    }
+    switch (replied->result.kind) {
+      case ReplyResult::Kind::OptedOut:
+        values.set("text", text.text_stopped);
+        break;
+      case ReplyResult::Kind::OptedIn:
+        values.set("text", text.text_started);
+        break;
+      case ReplyResult::Kind::Help:
+        values.set("text", replied->result.help_text);
+        break;
+      case ReplyResult::Kind::WorkItem:
+      case ReplyResult::Kind::Duplicate:
+        values.set("text", text.text_thanks);
+        break;
+    }
+    return renderer.page(200, "replied", kThanksPage, values);
+  }
+
   Result<MessageView> view = service_->view(context, request.client_ip);
   if (!view.ok()) {
     if (context.access == Access::Expired) {
@@ -607,6 +768,12 @@ WebResponse InboxPages::route(const WebRequest& request) const {
   }
   values.set("replies", replies);
   values.set("stop_label", text.stop_label);
+  values.set("text_replies", service_->offersTextReplies());
+  values.set("text_label", text.text_label);
+  values.set("text_hint", text.text_hint);
+  values.set("send_button", text.send_button);
+  values.set("prefs", service_->offersPreferences());
+  values.set("prefs_link", text.prefs_link);
   values.set("sign_out", text.sign_out);
   values.set("csrf", csrf);
   return renderer.page(200, "message", kMessagePage, values);

@@ -43,6 +43,9 @@ struct WebResponse {
 //   POST code        code -> 303 to message, or the code form with the attempts left
 //   GET  message     the message page (first view = read receipt)
 //   POST reply       a quick reply (or STOP)
+//   POST reply-text  a typed reply: STOP/START/HELP keywords or text for the care team
+//                    (only when the service offersTextReplies())
+//   GET|POST preferences  time zone and "delay my results" (only when offersPreferences())
 //   POST signout     end the session
 //   GET  style.css   the only stylesheet
 // Thread-safety: handle() may be called concurrently. Never throws.

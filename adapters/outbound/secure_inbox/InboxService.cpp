@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "adapters/outbound/secure_inbox/InboxService.h"
 
+#include <date/tz.h>
+
 #include <algorithm>
 #include <cctype>
+#include <exception>
 #include <utility>
 
 #include "adapters/outbound/secure_inbox/InboxCrypto.h"
@@ -69,14 +72,28 @@ std::string pageLanguage(std::string_view tag, const std::string& fallback) {
   return fallback;
 }
 
+bool isKnownTimeZone(std::string_view name) {
+  if (name.empty() || name.size() > 64) {
+    return false;
+  }
+  try {
+    return date::locate_zone(name) != nullptr;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
 InboxService::InboxService(InboxSettings settings, InboxStorePtr store, PayloadCipherPtr cipher,
-                           NotifierPtr notifier, ClockPtr clock)
+                           NotifierPtr notifier, ClockPtr clock, PatientStorePtr patients,
+                           ReplySinkPtr replies)
     : settings_(std::move(settings)),
       base_url_(settings_.base_url),
       store_(std::move(store)),
       cipher_(std::move(cipher)),
       notifier_(std::move(notifier)),
-      clock_(std::move(clock)) {}
+      clock_(std::move(clock)),
+      patients_(std::move(patients)),
+      replies_(std::move(replies)) {}
 
 std::string InboxService::csrfToken(std::string_view session_id) {
   return hmacSha256Hex(session_id, "inbox-csrf");
@@ -517,6 +534,82 @@ Result<std::string> InboxService::reply(SessionContext& context, std::string_vie
   GW_RETURN_IF_ERROR(store_->saveReply(stored, auditEntry(message.message_id, "inbox_reply", "ok",
                                                           client_ip, "reply=" + stored.reply_id)));
   return label;
+}
+
+Result<PatientPreferenceRecord> InboxService::preferences(const SessionContext& context) {
+  if (context.session.stage != InboxSession::Stage::Verified) {
+    return Status::permissionDenied("session not verified");
+  }
+  if (!patients_) {
+    return Status::failedPrecondition("preferences are not offered");
+  }
+  GW_ASSIGN_OR_RETURN(InboxMessage message, store_->inboxMessage(context.link.message_id));
+  if (message.patient_key.empty()) {
+    return Status::failedPrecondition("the message has no patient key");
+  }
+  GW_ASSIGN_OR_RETURN(std::optional<PatientPreferenceRecord> stored,
+                      patients_->preferences(message.patient_key));
+  if (stored) {
+    return *stored;
+  }
+  PatientPreferenceRecord empty;
+  empty.patient_key = message.patient_key;
+  return empty;
+}
+
+Result<PreferencesOutcome> InboxService::savePreferences(SessionContext& context,
+                                                         std::string_view time_zone,
+                                                         std::string_view amount,
+                                                         std::string_view unit,
+                                                         const std::string& client_ip) {
+  GW_ASSIGN_OR_RETURN(PatientPreferenceRecord record, preferences(context));
+  if (!time_zone.empty() && !isKnownTimeZone(time_zone)) {
+    return PreferencesOutcome::BadTimeZone;
+  }
+  const std::string_view digits = amount.empty() ? std::string_view("0") : amount;
+  if (digits.size() > 4 || !isDigits(digits) || (unit != "hours" && unit != "days")) {
+    return PreferencesOutcome::BadDelay;
+  }
+  const std::chrono::hours delay =
+      std::chrono::hours(std::stoi(std::string(digits)) * (unit == "days" ? 24 : 1));
+  if (delay > kMaxResultDelay) {
+    return PreferencesOutcome::BadDelay;
+  }
+  record.time_zone = std::string(time_zone);
+  record.result_delay = delay;
+  record.source = "inbox";
+  record.updated_at = clock_->now();
+  // The zone itself stays out of the audit trail (the row holds it); say what changed.
+  GW_RETURN_IF_ERROR(patients_->savePreferences(
+      record, auditEntry(context.link.message_id, "inbox_preferences", "ok", client_ip,
+                         std::string(time_zone.empty() ? "facility time zone" : "own time zone") +
+                             ", result delay " + std::to_string(delay.count()) + " h")));
+  return PreferencesOutcome::Saved;
+}
+
+Result<TextReply> InboxService::replyText(SessionContext& context, std::string_view text,
+                                          const std::string& client_ip) {
+  if (context.session.stage != InboxSession::Stage::Verified) {
+    return Status::permissionDenied("session not verified");
+  }
+  if (!replies_) {
+    return Status::failedPrecondition("typed replies are not offered");
+  }
+  TextReply outcome;
+  const bool blank =
+      std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isspace(c) != 0; });
+  if (blank || text.size() > kMaxTextReplyBytes) {
+    outcome.bad_input = true;
+    return outcome;
+  }
+  InboundReply reply;
+  reply.channel = ChannelKind::SecureInbox;
+  reply.message_id = context.link.message_id;
+  reply.text = std::string(text);
+  GW_ASSIGN_OR_RETURN(reply.provider_id, randomToken(16));  // each typed reply is its own
+  reply.source = client_ip;
+  GW_ASSIGN_OR_RETURN(outcome.result, replies_->acceptReply(reply));
+  return outcome;
 }
 
 Status InboxService::endSession(const SessionContext& context) {

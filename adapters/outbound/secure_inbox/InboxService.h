@@ -13,6 +13,7 @@
 #include "gateway/api/InboxStore.h"
 #include "gateway/api/Notifier.h"
 #include "gateway/api/PatientMessage.h"
+#include "gateway/api/PatientStore.h"
 #include "gateway/api/PayloadCipher.h"
 #include "gateway/api/Result.h"
 
@@ -67,6 +68,21 @@ struct MessageView {
   bool first_view = false;
 };
 
+// The outcome of saving the preferences form.
+enum class PreferencesOutcome {
+  Saved,
+  BadTimeZone,  // not "" and not a zone of the tz database: nothing saved
+  BadDelay,     // not a whole number, unit not hours/days, or over 30 days: nothing saved
+};
+
+// The outcome of a reply typed into the message page.
+struct TextReply {
+  bool bad_input = false;  // empty or longer than kMaxTextReplyBytes: nothing stored
+  ReplyResult result;
+};
+
+inline constexpr std::size_t kMaxTextReplyBytes = 1000;
+
 // The secure inbox's rules, without HTTP: link tokens, the birth-date and one-time-code checks
 // with lock-out and rate limits, sessions, viewing, replies and expiry. Every state change goes
 // through InboxStore with its audit record. Errors returned are the store's, cipher's or
@@ -81,8 +97,11 @@ struct MessageView {
 // version check serialises attempts on one link).
 class InboxService {
  public:
+  // `patients` (preferences) and `replies` (typed replies) are optional: without them the
+  // pages offer neither.
   InboxService(InboxSettings settings, InboxStorePtr store, PayloadCipherPtr cipher,
-               NotifierPtr notifier, ClockPtr clock);
+               NotifierPtr notifier, ClockPtr clock, PatientStorePtr patients = nullptr,
+               ReplySinkPtr replies = nullptr);
 
   const InboxSettings& settings() const { return settings_; }
   Notifier& notifier() const { return *notifier_; }
@@ -126,6 +145,22 @@ class InboxService {
   // Ends the session (sign out).
   Status endSession(const SessionContext& context);
 
+  bool offersPreferences() const { return patients_ != nullptr; }
+  bool offersTextReplies() const { return replies_ != nullptr; }
+  // The preferences of the patient of a Verified session's message (empty ones when none were
+  // saved). FailedPrecondition when preferences are not offered.
+  Result<PatientPreferenceRecord> preferences(const SessionContext& context);
+  // Validates and saves the preferences form (time zone "" = the facility's; delay `amount` in
+  // `unit` "hours" or "days", 0..30 days) with an audit record "inbox_preferences".
+  Result<PreferencesOutcome> savePreferences(SessionContext& context, std::string_view time_zone,
+                                             std::string_view amount, std::string_view unit,
+                                             const std::string& client_ip);
+  // A reply typed into the message page, handed to the ReplySink as a reply on the secure inbox
+  // channel to the session's message (the session is the identity check). FailedPrecondition
+  // when typed replies are not offered.
+  Result<TextReply> replyText(SessionContext& context, std::string_view text,
+                              const std::string& client_ip);
+
   // The CSRF token of a session: HMAC of a fixed label keyed with the session id, so it needs no
   // storage and is useless without the HttpOnly cookie.
   static std::string csrfToken(std::string_view session_id);
@@ -150,7 +185,12 @@ class InboxService {
   const PayloadCipherPtr cipher_;
   const NotifierPtr notifier_;
   const ClockPtr clock_;
+  const PatientStorePtr patients_;
+  const ReplySinkPtr replies_;
 };
+
+// True when `name` is a zone of the tz database ("America/Chicago"); "" is not.
+bool isKnownTimeZone(std::string_view name);
 
 // "Name of page strings" for a language tag: "es" for any Spanish tag, else `fallback`.
 std::string pageLanguage(std::string_view tag, const std::string& fallback);

@@ -73,6 +73,31 @@ InboxText english() {
   t.code_body =
       "Your code for the secure message from {{facility}} is {{code}}.\n"
       "It is valid for {{minutes}} minutes. Never share it with anyone.\n";
+  t.prefs_link = "Message preferences";
+  t.prefs_heading = "Your message preferences";
+  t.prefs_intro = "These settings apply to every message we send you.";
+  t.tz_label = "Your time zone";
+  t.tz_hint = "We do not send messages at night in this time zone.";
+  t.tz_default = "Same as the hospital";
+  t.delay_label = "Delay my test results";
+  t.delay_hint =
+      "New test results reach you only after this time, so your care team can talk with you "
+      "first. 0 means no delay (at most 30 days).";
+  t.delay_hours = "hours";
+  t.delay_days = "days";
+  t.save_button = "Save";
+  t.prefs_saved = "Your preferences were saved.";
+  t.bad_time_zone = "Choose a time zone from the list.";
+  t.bad_delay = "Enter a whole number of hours or days, at most 30 days.";
+  t.text_label = "Or write a reply";
+  t.text_hint =
+      "Write STOP to get no more messages in this inbox, START to get them again, HELP for "
+      "help. Do not use this for emergencies.";
+  t.send_button = "Send";
+  t.text_thanks = "Thank you. Your message was sent to your care team.";
+  t.text_stopped = "You will not receive more messages in this inbox. Write START to undo.";
+  t.text_started = "You will receive messages in this inbox again.";
+  t.bad_text = "Write a reply of up to 1000 characters.";
   return t;
 }
 
@@ -147,6 +172,31 @@ InboxText spanish() {
   t.code_body =
       "Su código para el mensaje seguro de {{facility}} es {{code}}.\n"
       "Es válido durante {{minutes}} minutos. No lo comparta con nadie.\n";
+  t.prefs_link = "Preferencias de mensajes";
+  t.prefs_heading = "Sus preferencias de mensajes";
+  t.prefs_intro = "Estas opciones se aplican a todos los mensajes que le enviamos.";
+  t.tz_label = "Su zona horaria";
+  t.tz_hint = "No enviamos mensajes de noche en esta zona horaria.";
+  t.tz_default = "La misma que el hospital";
+  t.delay_label = "Retrasar mis resultados de pruebas";
+  t.delay_hint =
+      "Los resultados nuevos le llegan solo después de este tiempo, para que su equipo de "
+      "atención pueda hablar antes con usted. 0 significa sin retraso (como máximo 30 días).";
+  t.delay_hours = "horas";
+  t.delay_days = "días";
+  t.save_button = "Guardar";
+  t.prefs_saved = "Se guardaron sus preferencias.";
+  t.bad_time_zone = "Elija una zona horaria de la lista.";
+  t.bad_delay = "Escriba un número entero de horas o días, como máximo 30 días.";
+  t.text_label = "O escriba una respuesta";
+  t.text_hint =
+      "Escriba STOP para no recibir más mensajes en este buzón, START para volver a recibirlos, "
+      "HELP para obtener ayuda. No lo use para emergencias.";
+  t.send_button = "Enviar";
+  t.text_thanks = "Gracias. Su mensaje se envió a su equipo de atención.";
+  t.text_stopped = "No recibirá más mensajes en este buzón. Escriba START para deshacerlo.";
+  t.text_started = "Volverá a recibir mensajes en este buzón.";
+  t.bad_text = "Escriba una respuesta de hasta 1000 caracteres.";
   return t;
 }
 

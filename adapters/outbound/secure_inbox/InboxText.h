@@ -33,6 +33,11 @@ struct InboxText {
   std::string reply_thanks, stop_thanks, back_to_message, sign_out, signed_out_heading,
       signed_out_text;
   std::string notify_subject, notify_body, code_subject, code_body;
+  // Preferences page and typed replies.
+  std::string prefs_link, prefs_heading, prefs_intro, tz_label, tz_hint, tz_default;
+  std::string delay_label, delay_hint, delay_hours, delay_days, save_button, prefs_saved;
+  std::string bad_time_zone, bad_delay;
+  std::string text_label, text_hint, send_button, text_thanks, text_stopped, text_started, bad_text;
 };
 
 // "es" gives Spanish, anything else English.

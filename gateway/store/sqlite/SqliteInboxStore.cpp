@@ -52,13 +52,9 @@ Result<MessageRow> messageRow(SqliteSession& session, std::int64_t id) {
       session.statement("SELECT state, patient_key, channel FROM patient_messages WHERE id = ?"));
   ResetOnExit reset(*stmt);
   stmt->bindInt(1, id);
-  const int rc = stmt->step();
-  if (rc == SQLITE_DONE) {
-    return Status::notFound("no patient message with id " + std::to_string(id));
-  }
-  if (rc != SQLITE_ROW) {
-    return sqliteError(session.db(), rc, "cannot read a patient message");
-  }
+  GW_RETURN_IF_ERROR(sqlite::stepToRow(session, *stmt,
+                                       "no patient message with id " + std::to_string(id),
+                                       "cannot read a patient message"));
   MessageRow row;
   GW_ASSIGN_OR_RETURN(row.state, storedMessageState(stmt->columnText(0), id));
   row.patient_key = stmt->columnText(1);
@@ -119,20 +115,17 @@ Result<InboxMessage> SqliteInboxStore::inboxMessage(std::int64_t message_id) {
   const Status done = store_->read([&](SqliteSession& session) -> Status {
     GW_ASSIGN_OR_RETURN(
         Statement * stmt,
-        session.statement("SELECT state, expires_at, sealed_content, idempotency_key "
-                          "FROM patient_messages WHERE id = ?"));
+        session.statement("SELECT state, expires_at, sealed_content, idempotency_key, "
+                          "patient_key FROM patient_messages WHERE id = ?"));
     ResetOnExit reset(*stmt);
     stmt->bindInt(1, message_id);
-    const int rc = stmt->step();
-    if (rc == SQLITE_DONE) {
-      return Status::notFound("no patient message with id " + std::to_string(message_id));
-    }
-    if (rc != SQLITE_ROW) {
-      return sqliteError(session.db(), rc, "cannot read a patient message");
-    }
+    GW_RETURN_IF_ERROR(sqlite::stepToRow(session, *stmt,
+                                         "no patient message with id " + std::to_string(message_id),
+                                         "cannot read a patient message"));
     message.message_id = message_id;
     GW_ASSIGN_OR_RETURN(message.state, storedMessageState(stmt->columnText(0), message_id));
     message.expires_at = fromUnixMillis(stmt->columnInt(1));
+    message.patient_key = stmt->columnText(4);
     if (!stmt->columnIsNull(2)) {
       message.sealed_content = std::string(stmt->columnBlob(2));
       message.associated_data = stmt->columnText(3);
@@ -180,33 +173,16 @@ Status SqliteInboxStore::saveReply(const InboxReply& reply, const AuditEntry& au
       insert->bindInt(4, reply.opt_out ? 1 : 0);
       GW_RETURN_IF_ERROR(stepDone(session, *insert, "cannot store a reply"));
     }
-    GW_ASSIGN_OR_RETURN(
-        Statement * work,
-        session.statement("INSERT INTO operator_work_items (kind, object, detail, created_at, "
-                          "state) VALUES ('reply', ?, ?, ?, 'open')"));
-    {
-      ResetOnExit reset(*work);
-      const std::string object = "patient_message:" + std::to_string(reply.message_id);
-      const std::string detail = "quick reply \"" + reply.reply_id + "\"";
-      work->bindText(1, object);
-      work->bindText(2, detail);
-      work->bindInt(3, at);
-      GW_RETURN_IF_ERROR(stepDone(session, *work, "cannot create an operator work item"));
-    }
+    GW_RETURN_IF_ERROR(sqlite::insertWorkItem(session, "reply",
+                                              "patient_message:" + std::to_string(reply.message_id),
+                                              "quick reply \"" + reply.reply_id + "\"", at)
+                           .status());
     if (reply.opt_out) {
       // STOP: the patient opts out of every channel for every purpose.
-      GW_ASSIGN_OR_RETURN(
-          Statement * consent,
-          session.statement("INSERT INTO consent_ledger (patient_key, channel, purpose, "
-                            "opted_in, source, recorded_at) VALUES (?, ?, '*', 0, "
-                            "'inbox:STOP', ?)"));
       for (const ChannelKind channel :
            {ChannelKind::SecureInbox, ChannelKind::Email, ChannelKind::MessagingApi}) {
-        ResetOnExit reset(*consent);
-        consent->bindText(1, row.patient_key);
-        consent->bindText(2, channelName(channel));
-        consent->bindInt(3, at);
-        GW_RETURN_IF_ERROR(stepDone(session, *consent, "cannot append to the consent ledger"));
+        GW_RETURN_IF_ERROR(sqlite::insertConsent(
+            session, {row.patient_key, channel, "*", false, "inbox:STOP", fromUnixMillis(at)}));
       }
     }
     return session.appendAudit(audit);
@@ -219,12 +195,7 @@ Status SqliteInboxStore::expireMessage(std::int64_t message_id, const AuditEntry
     if (row.state != MessageState::Expired) {
       GW_RETURN_IF_ERROR(
           setMessageState(session, message_id, MessageState::Expired, "retention period ended"));
-      GW_ASSIGN_OR_RETURN(
-          Statement * shred,
-          session.statement("UPDATE patient_messages SET sealed_content = NULL WHERE id = ?"));
-      ResetOnExit reset(*shred);
-      shred->bindInt(1, message_id);
-      GW_RETURN_IF_ERROR(stepDone(session, *shred, "cannot delete a message's content"));
+      GW_RETURN_IF_ERROR(sqlite::shredMessageContent(session, message_id));
     }
     GW_ASSIGN_OR_RETURN(
         Statement * codes,

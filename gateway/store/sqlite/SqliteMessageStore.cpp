@@ -13,6 +13,7 @@
 namespace gw {
 namespace {
 
+using sqlite::insertMessage;
 using sqlite::ResetOnExit;
 using sqlite::sqliteError;
 using sqlite::Statement;
@@ -116,62 +117,14 @@ Result<bool> applyTransition(SqliteSession& session, const MessageTransition& tr
   stmt->bindInt(4, transition.message_id);
   GW_RETURN_IF_ERROR(stepDone(session, *stmt, "cannot change a patient message's state"));
   if (transition.to == MessageState::Expired) {
-    // Crypto-shredding at the row level: the sealed content (and its wrapped data key) is gone.
-    GW_ASSIGN_OR_RETURN(
-        Statement * shred,
-        session.statement("UPDATE patient_messages SET sealed_content = NULL WHERE id = ?"));
-    ResetOnExit reset_shred(*shred);
-    shred->bindInt(1, transition.message_id);
-    GW_RETURN_IF_ERROR(stepDone(session, *shred, "cannot delete a message's content"));
+    GW_RETURN_IF_ERROR(sqlite::shredMessageContent(session, transition.message_id));
   }
   return true;
 }
 
-Status insertMessage(SqliteSession& session, const NewPatientMessage& m, std::int64_t& id) {
-  GW_ASSIGN_OR_RETURN(
-      Statement * stmt,
-      session.statement(
-          "INSERT INTO patient_messages (event_id, mapping, idempotency_key, clinical_key, "
-          "patient_key, visit_key, channel, purpose, contains_phi, state, reason, created_at, "
-          "updated_at, not_before, expires_at, supersedes, sealed_content) "
-          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-  ResetOnExit reset(*stmt);
-  stmt->bindInt(1, m.event_id);
-  stmt->bindText(2, m.mapping);
-  stmt->bindText(3, m.idempotency_key);
-  stmt->bindText(4, m.clinical_key);
-  stmt->bindText(5, m.patient_key);
-  stmt->bindText(6, m.visit_key);
-  stmt->bindText(7, channelName(m.channel));
-  stmt->bindText(8, m.purpose);
-  stmt->bindInt(9, m.contains_phi ? 1 : 0);
-  stmt->bindText(10, messageStateName(m.state));
-  stmt->bindText(11, m.reason);
-  stmt->bindInt(12, session.nowMillis());
-  stmt->bindInt(13, session.nowMillis());
-  stmt->bindInt(14, toUnixMillis(m.not_before));
-  stmt->bindInt(15, toUnixMillis(m.expires_at));
-  stmt->bindInt(16, m.supersedes);
-  stmt->bindBlob(17, m.sealed_content);
-  GW_RETURN_IF_ERROR(stepDone(session, *stmt, "cannot store a patient message"));
-  id = sqlite3_last_insert_rowid(session.db());
-  return Status::ok();
-}
-
 Result<std::int64_t> findByIdempotencyKey(SqliteSession& session, const std::string& key) {
-  GW_ASSIGN_OR_RETURN(
-      Statement * stmt,
-      session.statement("SELECT id FROM patient_messages WHERE idempotency_key = ?"));
-  ResetOnExit reset(*stmt);
-  stmt->bindText(1, key);
-  const int rc = stmt->step();
-  if (rc == SQLITE_ROW) {
-    return stmt->columnInt(0);
-  }
-  if (rc == SQLITE_DONE) {
-    return std::int64_t{0};
-  }
-  return sqliteError(session.db(), rc, "cannot look up a patient message");
+  return sqlite::idFor(session, "SELECT id FROM patient_messages WHERE idempotency_key = ?", key,
+                       "cannot look up a patient message");
 }
 
 }  // namespace
@@ -784,19 +737,7 @@ Status SqliteMessageStore::recordConsent(const ConsentRecord& record, const Audi
     return Status::invalidArgument("a consent record needs a patient key and a purpose");
   }
   return store_->write([&](SqliteSession& session) -> Status {
-    GW_ASSIGN_OR_RETURN(
-        Statement * stmt,
-        session.statement("INSERT INTO consent_ledger (patient_key, channel, purpose, opted_in, "
-                          "source, recorded_at) VALUES (?, ?, ?, ?, ?, ?)"));
-    ResetOnExit reset(*stmt);
-    stmt->bindText(1, record.patient_key);
-    stmt->bindText(2, channelName(record.channel));
-    stmt->bindText(3, record.purpose);
-    stmt->bindInt(4, record.opted_in ? 1 : 0);
-    stmt->bindText(5, record.source);
-    stmt->bindInt(6, record.recorded_at == SystemTime() ? session.nowMillis()
-                                                        : toUnixMillis(record.recorded_at));
-    GW_RETURN_IF_ERROR(stepDone(session, *stmt, "cannot append to the consent ledger"));
+    GW_RETURN_IF_ERROR(sqlite::insertConsent(session, record));
     return session.appendAudit(audit);
   });
 }

@@ -159,6 +159,28 @@ CREATE INDEX operator_work_items_state ON operator_work_items (state, id);
 -- Why an event is held or ignored (no PHI), for the operator's work list.
 ALTER TABLE inbound_events ADD COLUMN state_reason TEXT NOT NULL DEFAULT '';
 )sql"},
+    {7, R"sql(
+-- What patients told us (issue 5). Preferences are not identifying (an IANA zone, a number of
+-- hours) and stay in clear, keyed by the patient key (an HMAC) like the consent ledger.
+CREATE TABLE patient_preferences (
+  patient_key        TEXT    PRIMARY KEY,
+  time_zone          TEXT    NOT NULL,   -- IANA name, '' = the facility's
+  result_delay_hours INTEGER NOT NULL,   -- "delay my results", 0 = none
+  source             TEXT    NOT NULL,   -- "inbox", "ehr", "operator"
+  updated_at         INTEGER NOT NULL
+);
+-- Replies (text keywords, free text typed in the inbox); the text itself only sealed.
+CREATE TABLE patient_replies (
+  id          INTEGER PRIMARY KEY,
+  message_id  INTEGER NOT NULL REFERENCES patient_messages (id),
+  channel     TEXT    NOT NULL,
+  keyword     TEXT    NOT NULL,         -- stop, stopall, start, help, none
+  dedupe_key  TEXT    NOT NULL UNIQUE,  -- the provider's id of the reply: a retry is a no-op
+  received_at INTEGER NOT NULL,
+  sealed_text BLOB                      -- PayloadCipher output; NULL when not kept
+);
+CREATE INDEX patient_replies_message ON patient_replies (message_id);
+)sql"},
     {8, R"sql(
 -- The parsed form intake kept for the mapper (PayloadCipher output, PHI); NULL when none, and
 -- once shredded with the payload.

@@ -8,6 +8,7 @@
 #include "gateway/store/sqlite/SqliteMessageStore.h"
 #include "tests/support/FakeCipher.h"
 #include "tests/support/ManualClock.h"
+#include "tests/support/StoredMessage.h"
 #include "tests/support/TestSupport.h"
 
 namespace gw {
@@ -73,29 +74,17 @@ class DeliveryServiceTest : public ::testing::Test {
   // Stores one event and one message for it; returns the message id.
   std::int64_t queue(const std::string& key, ChannelKind channel = ChannelKind::Email,
                      std::string aad = "") {
-    NewInboundEvent e;
-    e.dedupe_key = "event-" + key;
-    e.received_at = clock_->now();
-    e.sealed_payload = "x";
-    const std::int64_t event = store_->commitInbound(e, clock_->steadyNow() + minutes(1))->event_id;
     MessageContent content;
     content.email = "pat.example@example.invalid";
     content.subject = "Your discharge instructions";
     content.text = "Rest and drink fluids.";
     NewPatientMessage m;
-    m.event_id = event;
     m.mapping = "discharge-aftercare";
     m.idempotency_key = key;
     m.patient_key = "patient-1";
     m.channel = channel;
     m.purpose = "aftercare";
-    m.not_before = clock_->now();
-    m.expires_at = clock_->now() + minutes(60 * 24);
-    m.sealed_content = *cipher_->seal(serializeMessageContent(content), aad.empty() ? key : aad);
-    MappingOutcome outcome;
-    outcome.event_id = event;
-    outcome.messages = {m};
-    return messages_->commitMapping(outcome)->message_ids.at(0);
+    return test::storeMessage(*store_, *messages_, *cipher_, *clock_, m, content, aad);
   }
 
   PatientMessageRecord message(std::int64_t id) { return *messages_->getMessage(id); }

@@ -37,13 +37,18 @@ bool hasError(const ConfigErrors& errors, const std::string& text, int line) {
 
 TEST(MessagingApiSettingsTest, ReadsEveryKey) {
   const Read r = readText(R"({"url": "https://msg.example.invalid:8443/v1/messages",
-      "ca": "ca.pem", "secret_file": "secret", "min_tls_version": "1.3", "timeout_ms": 2500})");
+      "ca": "ca.pem", "secret_file": "secret", "min_tls_version": "1.3", "timeout_ms": 2500,
+      "inbound_tolerance_seconds": 120})");
   EXPECT_TRUE(r.errors.empty()) << r.errors.toString();
   EXPECT_EQ(r.settings.url, "https://msg.example.invalid:8443/v1/messages");
   EXPECT_EQ(r.settings.ca, "ca.pem");
   EXPECT_EQ(r.settings.secret_file, "secret");
   EXPECT_EQ(r.settings.min_tls_version, "1.3");
   EXPECT_EQ(r.settings.timeout_ms, 2500);
+  EXPECT_EQ(r.settings.inbound_tolerance_seconds, 120);
+  EXPECT_FALSE(readText(R"({"url": "https://m.example.invalid/", "secret_file": "s",
+      "inbound_tolerance_seconds": 5})")
+                   .errors.empty());
 }
 
 TEST(MessagingApiSettingsTest, ReportsEveryErrorWithItsPosition) {

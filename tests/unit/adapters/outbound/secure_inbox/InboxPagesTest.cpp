@@ -9,70 +9,9 @@
 namespace gw::test {
 namespace {
 
-using inbox::WebRequest;
 using inbox::WebResponse;
 
-class InboxPagesTest : public InboxFixture {
- protected:
-  void SetUp() override {
-    InboxFixture::SetUp();
-    pages = std::make_unique<inbox::InboxPages>(service);
-  }
-
-  WebResponse get(const std::string& path) {
-    WebRequest request;
-    request.method = "GET";
-    request.path = path;
-    request.session_cookie = cookie;
-    request.client_ip = kIp;
-    return remember(pages->handle(request));
-  }
-  WebResponse post(const std::string& path, std::map<std::string, std::string> form,
-                   bool with_csrf = true) {
-    WebRequest request;
-    request.method = "POST";
-    request.path = path;
-    request.session_cookie = cookie;
-    request.client_ip = kIp;
-    if (with_csrf) {
-      form.emplace("csrf", csrf);
-    }
-    request.form = std::move(form);
-    return remember(pages->handle(request));
-  }
-  WebResponse remember(WebResponse response) {
-    std::smatch match;
-    const std::string set_cookie = response.header("Set-Cookie");
-    static const std::regex kCookie("gw_inbox=([^;]*);");
-    if (std::regex_search(set_cookie, match, kCookie)) {
-      cookie = match[1].str();
-    }
-    static const std::regex kCsrf("name=\"csrf\" value=\"([0-9a-f]+)\"");
-    if (std::regex_search(response.body, match, kCsrf)) {
-      csrf = match[1].str();
-    }
-    return response;
-  }
-  static std::string page(const WebResponse& response) {
-    std::smatch match;
-    static const std::regex kPage("data-page=\"([a-z-]+)\"");
-    return std::regex_search(response.body, match, kPage) ? match[1].str() : "";
-  }
-  // Opens the link, passes birth date and code: the session is verified.
-  void signIn() {
-    const std::string token = deliver();
-    ASSERT_EQ(get("/inbox/l/" + token).status, 200);
-    ASSERT_EQ(page(post("/inbox/dob", {{"dob", kBirthDate}})), "code");
-    const WebResponse verified = post("/inbox/code", {{"code", codeFrom(notifier->last().text)}});
-    ASSERT_EQ(verified.status, 303);
-    ASSERT_EQ(verified.header("Location"), "/inbox/message");
-    ASSERT_NE(verified.header("Set-Cookie").find("HttpOnly"), std::string::npos);
-  }
-
-  std::unique_ptr<inbox::InboxPages> pages;
-  std::string cookie;
-  std::string csrf;
-};
+class InboxPagesTest : public InboxPagesFixture {};
 
 TEST_F(InboxPagesTest, EveryAnswerCarriesTheSecurityHeaders) {
   const std::string token = deliver();

@@ -98,6 +98,7 @@ TEST_F(SqliteInboxStoreTest, MessageComesWithItsSealedContentAndAssociatedData) 
   EXPECT_EQ(message->sealed_content, "sealed-content");
   EXPECT_EQ(message->associated_data, "idem-1");
   EXPECT_EQ(message->expires_at, clock_->now() + minutes(60));
+  EXPECT_EQ(message->patient_key, "patient-1");
   EXPECT_EQ(inbox_->inboxMessage(99).status().code(), StatusCode::NotFound);
 }
 

@@ -329,13 +329,13 @@ INSTANTIATE_TEST_SUITE_P(Durability, SqliteStoreConcurrencyTest,
 TEST_F(SqliteStoreTest, ReopenKeepsDataAndContinuesAuditSequence) {
   {
     auto store = open();
-    EXPECT_EQ(store->schemaVersion(), 5);
+    EXPECT_EQ(store->schemaVersion(), 6);
     for (const char* key : {"a", "b", "c"}) {
       ASSERT_TRUE(store->commitInbound(event(key), kLongDeadline).ok());
     }
   }  // the destructor closes
   auto store = open();
-  EXPECT_EQ(store->schemaVersion(), 5);
+  EXPECT_EQ(store->schemaVersion(), 6);
   EXPECT_EQ(allEvents(*store).size(), 3u);
   EXPECT_TRUE(store->commitInbound(event("a"), kLongDeadline)->duplicate);
   Result<IntakeReceipt> d = store->commitInbound(event("d"), kLongDeadline);
@@ -345,7 +345,7 @@ TEST_F(SqliteStoreTest, ReopenKeepsDataAndContinuesAuditSequence) {
   EXPECT_EQ(audit.back().seq, 5);
   RawDatabase raw(settings_.path);
   EXPECT_EQ(raw.query("SELECT version FROM schema_migrations"),
-            (std::vector<std::string>{"1", "2", "3", "4", "5"}));
+            (std::vector<std::string>{"1", "2", "3", "4", "5", "6"}));
 }
 
 TEST_F(SqliteStoreTest, RefusesANewerSchema) {

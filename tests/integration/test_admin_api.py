@@ -1,0 +1,325 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The admin API (issue #7, operator access) against a real `gateway run`: the first admin made
+with `gateway users add`, logins and lock-out, roles (a viewer never sees PHI, an operator with a
+reason does), replay of a dead letter, audit verify over the API and `gateway audit verify`
+afterwards, every call in the audit trail."""
+import datetime
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(__file__))
+from gwtest import GATEWAY, SOURCE_DIR, frame, to_cr  # noqa: E402
+
+PATIENT_FAMILY = "Testpatient"
+PATIENT_GIVEN = "Alexa"
+ADMIN_PASSWORD = "correct horse battery"
+OPERATOR_PASSWORD = "operator pass phrase"
+VIEWER_PASSWORD = "viewer pass phrase 1"
+
+
+def midday_zone():
+    """A fixed-offset zone where it is about noon (the shipped mappings' quiet hours never hold)."""
+    offset = 12 - datetime.datetime.now(datetime.timezone.utc).hour
+    if offset > 12:
+        offset -= 24
+    if offset < -11:
+        offset += 24
+    return "Etc/UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"
+
+
+def closed_port():
+    """A loopback port nobody listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cli(*args, input_text=None, timeout=120):
+    return subprocess.run([GATEWAY, *args], capture_output=True, text=True, input=input_text,
+                          timeout=timeout)
+
+
+def wait_until(predicate, what, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting for " + what)
+
+
+class Api:
+    """JSON over HTTP with urllib; returns (status, parsed body, headers)."""
+
+    def __init__(self, base):
+        self.base = base
+
+    def call(self, method, path, body=None, token=None, content_type="application/json"):
+        data = None if body is None else (body if isinstance(body, bytes)
+                                          else json.dumps(body).encode())
+        request = urllib.request.Request(self.base + path, data=data, method=method)
+        if data is not None:
+            request.add_header("Content-Type", content_type)
+        if token:
+            request.add_header("Authorization", "Bearer " + token)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                raw = response.read()
+                return response.status, json.loads(raw), dict(response.headers), raw
+        except urllib.error.HTTPError as e:
+            raw = e.read()
+            return e.code, json.loads(raw), dict(e.headers), raw
+
+    def login(self, username, password):
+        return self.call("POST", "login", {"username": username, "password": password})
+
+
+class AdminApiTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="gw-admin-")
+        var = os.path.join(cls.dir, "var")
+        cls.config = os.path.join(cls.dir, "gateway.json")
+        config = {
+            "logging": {"level": "information", "file": ""},
+            "keys": {"key_file": os.path.join(var, "keys", "gateway.keys"),
+                     "generate_if_missing": True},
+            "audit": {"signing_key_file": os.path.join(var, "keys", "audit-signing.pem"),
+                      "generate_if_missing": True, "origin": "admin.gateway.invalid/audit"},
+            "store": {"path": os.path.join(var, "gateway.db")},
+            "inbound": {"mllp": [{"name": "adt", "host": "127.0.0.1", "port": 0}]},
+            # Mail to a port nobody listens on: the notification fails and, after one attempt,
+            # the patient message is a dead letter for the replay test.
+            "outbound": {
+                "email": {"transport": "smtp", "from": "no-reply@gateway.invalid",
+                          "smtp": {"host": "127.0.0.1", "port": closed_port(),
+                                   "pool_size": 1, "timeout_ms": 2000}},
+                "secure_inbox": {"base_url": "", "secure_cookies": False},
+            },
+            "delivery": {"max_attempts": 1, "attempt_timeout_ms": 3000},
+            "web": {"host": "127.0.0.1", "port": 0, "allow_plain_http": True},
+            "mappings": {"directory": os.path.join(SOURCE_DIR, "mappings"),
+                         "pseudonym_key_file": os.path.join(var, "keys", "pseudonym.key"),
+                         "facility_time_zone": midday_zone()},
+            "admin": {"enabled": True, "max_failed_logins": 3, "lockout_seconds": 600,
+                      "session_idle_seconds": 600, "session_max_seconds": 3600},
+        }
+        with open(cls.config, "w") as f:
+            json.dump(config, f, indent=2)
+        # The first admin, before the gateway runs (password on standard input).
+        out = cli("users", "add", "--config", cls.config, "--username", "alice", "--role",
+                  "admin", input_text=ADMIN_PASSWORD + "\n")
+        assert out.returncode == 0, out.stderr
+        cls.log = open(os.path.join(cls.dir, "gateway.log"), "ab")
+        cls.proc = subprocess.Popen([GATEWAY, "run", "--config", cls.config],
+                                    stdout=subprocess.PIPE, stderr=cls.log, text=True)
+        cls.mllp_port = cls.admin_base = None
+        deadline = time.monotonic() + 30
+        while (cls.mllp_port is None or cls.admin_base is None) and time.monotonic() < deadline:
+            line = cls.proc.stdout.readline()
+            if not line:
+                raise AssertionError("gateway exited at start: " + cls.read_log())
+            if m := re.search(r'listener "adt" listening on 127\.0\.0\.1:(\d+)', line):
+                cls.mllp_port = int(m.group(1))
+            if m := re.search(r"admin API listening on ([\d.]+:\d+)(/\S*)", line):
+                cls.admin_base = "http://" + m.group(1) + m.group(2)
+        assert cls.mllp_port and cls.admin_base, "gateway did not report its listeners"
+        cls.console = []
+        threading.Thread(target=lambda: cls.console.extend(cls.proc.stdout), daemon=True).start()
+        cls.api = Api(cls.admin_base)
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.proc.poll() is None:
+            cls.proc.terminate()
+        cls.proc.wait(timeout=60)
+        cls.log.close()
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    @classmethod
+    def read_log(cls):
+        with open(os.path.join(cls.dir, "gateway.log"), "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def send_sample(self, control_id):
+        with open(os.path.join(SOURCE_DIR, "samples", "hl7", "adt_a03_discharge.hl7"), "rb") as f:
+            message = to_cr(f.read()).replace(b"SIM-A03-0001", control_id.encode())
+        path = os.path.join(self.dir, control_id + ".hl7")
+        with open(path, "wb") as f:
+            f.write(message)
+        out = subprocess.run(["mllp_send", "--loose", "--file", path, "--port",
+                              str(self.mllp_port), "127.0.0.1"], capture_output=True, text=True,
+                             timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("MSA|AA", out.stdout.replace("\r", "\n"))
+
+    def admin_token(self):
+        status, body, _, _ = self.api.login("alice", ADMIN_PASSWORD)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["role"], "admin")
+        return body["token"]
+
+    def make_user(self, token, username, role, password):
+        status, body, _, _ = self.api.call("POST", "users", {"username": username, "role": role,
+                                                            "password": password}, token=token)
+        self.assertIn(status, (201, 409), body)
+
+    def audit_rows(self):
+        out = cli("audit", "export", "--format", "fhir", "--config", self.config)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        return out.stdout
+
+    def test_1_login_errors_and_lockout(self):
+        status, body, headers, _ = self.api.login("alice", "wrong password here")
+        self.assertEqual(status, 401)
+        self.assertEqual(body, {"error": "invalid username or password"})
+        self.assertIn("Bearer", headers.get("WWW-Authenticate", ""))
+        # Unknown users get the very same answer.
+        status, unknown, _, _ = self.api.login("nobody", "wrong password here")
+        self.assertEqual((status, unknown), (401, body))
+        # Bad input is 400 / 415, no session is 401.
+        self.assertEqual(self.api.call("POST", "login", {"username": "alice"})[0], 400)
+        self.assertEqual(self.api.call("POST", "login", b"username=alice",
+                                       content_type="application/x-www-form-urlencoded")[0], 415)
+        self.assertEqual(self.api.call("GET", "messages")[0], 401)
+        self.assertEqual(self.api.call("GET", "messages", token="f" * 64)[0], 401)
+
+        token = self.admin_token()
+        self.make_user(token, "mallory", "viewer", "mallory pass phrase")
+        for _ in range(3):
+            self.assertEqual(self.api.login("mallory", "not her password")[0], 401)
+        # Locked: the right password gets the same answer as a wrong one.
+        status, locked, _, _ = self.api.login("mallory", "mallory pass phrase")
+        self.assertEqual((status, locked), (401, body))
+        status, users, _, _ = self.api.call("GET", "users", token=token)
+        self.assertEqual(status, 200)
+        mallory = [u for u in users["users"] if u["username"] == "mallory"][0]
+        self.assertTrue(mallory["locked"])
+        self.assertNotIn("password_hash", json.dumps(users))
+        # An admin unlocks; she logs in again.
+        status, _, _, _ = self.api.call("POST", "users/mallory", {"unlock": True}, token=token)
+        self.assertEqual(status, 200)
+        self.assertEqual(self.api.login("mallory", "mallory pass phrase")[0], 200)
+        exported = self.audit_rows()
+        self.assertIn("admin_locked_out", exported)
+        self.assertIn("admin_login_failed", exported)
+
+    def test_2_roles_phi_replay_and_audit(self):
+        token = self.admin_token()
+        self.make_user(token, "victor", "viewer", VIEWER_PASSWORD)
+        self.make_user(token, "olga", "operator", OPERATOR_PASSWORD)
+        status, body, _, _ = self.api.call("POST", "users", {"username": "weak", "role": "viewer",
+                                                            "password": "short"}, token=token)
+        self.assertEqual(status, 400, body)
+        viewer = self.api.login("victor", VIEWER_PASSWORD)[1]["token"]
+        operator = self.api.login("olga", OPERATOR_PASSWORD)[1]["token"]
+
+        self.send_sample("ADMIN-API-0001")
+        status, found, _, _ = self.api.call("GET", "messages?control_id=ADMIN-API-0001",
+                                            token=viewer)
+        self.assertEqual(status, 200, found)
+        self.assertEqual(len(found["messages"]), 1)
+        event_id = found["messages"][0]["id"]
+        self.assertEqual(found["messages"][0]["message_type"], "ADT^A03")
+        # Time range: today finds it, a range in the past does not.
+        today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+        self.assertEqual(len(self.api.call(
+            "GET", f"messages?control_id=ADMIN-API-0001&from={today}", token=viewer)[1]
+            ["messages"]), 1)
+        self.assertEqual(self.api.call(
+            "GET", "messages?control_id=ADMIN-API-0001&to=2000-01-01", token=viewer)[1]
+            ["messages"], [])
+        self.assertEqual(self.api.call("GET", "messages?from=yesterday", token=viewer)[0], 400)
+
+        # The viewer sees metadata, never PHI.
+        status, detail, _, raw = self.api.call("GET", f"messages/{event_id}", token=viewer)
+        self.assertEqual(status, 200)
+        self.assertNotIn(PATIENT_FAMILY.encode(), raw)
+        status, denied, _, raw = self.api.call(
+            "GET", f"messages/{event_id}/payload?reason=curious", token=viewer)
+        self.assertEqual(status, 403, denied)
+        self.assertNotIn(PATIENT_FAMILY.encode(), raw)
+        # The operator needs a reason; with one, the message is shown (and audited).
+        self.assertEqual(self.api.call("GET", f"messages/{event_id}/payload", token=operator)[0],
+                         400)
+        status, shown, headers, _ = self.api.call(
+            "POST", f"messages/{event_id}/payload", {"reason": "ticket 4711"}, token=operator)
+        self.assertEqual(status, 200, shown)
+        self.assertIn(PATIENT_FAMILY + "^" + PATIENT_GIVEN, shown["payload"])
+        self.assertEqual(headers.get("Cache-Control"), "no-store")
+        self.assertEqual(self.api.call("GET", "messages/999999/payload?reason=x",
+                                       token=operator)[0], 404)
+
+        # The notification cannot be mailed: one attempt, then a dead letter.
+        def dead():
+            status, out, _, _ = self.api.call("GET", f"outbox?event_id={event_id}&state=dead",
+                                              token=viewer)
+            return out["patient_messages"] if status == 200 else None
+        dead_messages = wait_until(dead, "a dead letter")
+        message_id = dead_messages[0]["id"]
+        self.assertEqual(self.api.call("POST", f"outbox/{message_id}/replay",
+                                       {"reason": "smtp fixed"}, token=viewer)[0], 403)
+        self.assertEqual(self.api.call("POST", f"outbox/{message_id}/replay", {},
+                                       token=operator)[0], 400)
+        status, replayed, _, _ = self.api.call("POST", f"outbox/{message_id}/replay",
+                                               {"reason": "smtp fixed"}, token=operator)
+        self.assertEqual(status, 200, replayed)
+        # Not dead any more (pending, or already sending again): a second replay conflicts
+        # unless it died again meanwhile.
+        status, _, _, _ = self.api.call("POST", f"outbox/{message_id}/replay",
+                                        {"reason": "again"}, token=operator)
+        self.assertIn(status, (200, 409))
+
+        self.assertEqual(self.api.call("GET", "work", token=viewer)[0], 200)
+        # Admin-only calls.
+        self.assertEqual(self.api.call("POST", "config/reload", {"reason": "x"},
+                                       token=operator)[0], 403)
+        status, reloaded, _, _ = self.api.call("POST", "config/reload",
+                                               {"reason": "new mapping"}, token=token)
+        self.assertEqual(status, 200, reloaded)
+        self.assertEqual(self.api.call("GET", "users", token=operator)[0], 403)
+
+        status, verified, _, _ = self.api.call("GET", "audit/verify", token=viewer)
+        self.assertEqual(status, 200, verified)
+        self.assertTrue(verified["ok"], verified)
+        self.assertGreater(verified["records"], 10)
+
+        # Logout ends the session.
+        self.assertEqual(self.api.call("POST", "logout", token=viewer)[0], 200)
+        self.assertEqual(self.api.call("GET", "messages", token=viewer)[0], 401)
+
+        exported = self.audit_rows()
+        self.assertIn("ticket 4711", exported)  # the view's reason
+        self.assertIn("smtp fixed", exported)   # the replay's reason
+        for action in ("admin_login", "admin_search_messages", "admin_view_metadata",
+                       "viewed_payload", "replayed", "admin_audit_verify", "admin_logout",
+                       "config_reloaded", "admin_user_created"):
+            self.assertIn(action, exported)
+        self.assertIn("operator:olga", exported)
+
+    def test_3_cli_audit_verify_and_no_phi_in_log(self):
+        token = self.admin_token()
+        self.assertEqual(self.api.call("GET", "audit/verify", token=token)[0], 200)
+        out = cli("audit", "verify", "--config", self.config)
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        self.assertTrue(out.stdout.startswith("ok: "), out.stdout)
+        log = self.read_log()
+        for secret in (PATIENT_FAMILY, "SYN000101", "19800214", ADMIN_PASSWORD, OPERATOR_PASSWORD):
+            self.assertNotIn(secret, log)
+            self.assertNotIn(secret, "".join(self.console))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -141,7 +141,7 @@ Result<Parsed> parse(std::string_view encoded) {
   rest.remove_prefix(1);
   const std::size_t dollar = rest.find('$');
   if (dollar == std::string_view::npos || !unbase64(rest.substr(0, dollar), parsed.salt) ||
-      !unbase64(rest.substr(dollar + 1), parsed.hash) || parsed.salt.size() < 8 ||
+      !unbase64(rest.substr(dollar + 1), parsed.hash) || parsed.salt.size() < 4 ||
       parsed.hash.size() != kHashBytes) {
     return bad;
   }

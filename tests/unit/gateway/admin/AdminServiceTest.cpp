@@ -2,6 +2,9 @@
 #include "gateway/admin/AdminService.h"
 
 #include <gtest/gtest.h>
+#include <time.h>
+
+#include <cstdio>
 
 #include "tests/unit/gateway/admin/AdminFixture.h"
 
@@ -296,6 +299,55 @@ TEST_F(AdminServiceTest, UserManagement) {
   EXPECT_EQ(service_->updateUser(alice, "bob", UserChange()).code(), StatusCode::InvalidArgument);
   EXPECT_EQ(service_->updateUser(alice, "zed", reset).code(), StatusCode::NotFound);
   EXPECT_EQ(admin_->audit().back().outcome, "not_found");
+}
+
+// No timing oracle: an unknown user, a wrong password, a locked and a disabled account cost the
+// same KDF work as a successful login. Measured as this thread's CPU time (not wall time, which
+// other processes disturb), the median of 5, at scrypt N=2^13 to keep the test short (the
+// production N=2^15 gave 234/233/227/239/226 ms for ok/wrong/unknown/locked/disabled).
+TEST_F(AdminServiceTest, EveryLoginCostsTheSameWork) {
+  AdminSettings production = settings_;
+  production.password_kdf.log_n = 13;
+  production.max_failed_logins = 100;
+  Result<std::unique_ptr<AdminService>> service =
+      AdminService::create(production, admin_, store_, messages_, cipher_, clock_, {});
+  ASSERT_TRUE(service.ok());
+  const OperatorContext cli{"operator:root", "cli", "test"};
+  for (const char* name : {"pat", "lockedlou", "offoscar"}) {
+    ASSERT_TRUE(AdminService::addUser(*admin_, name, AdminRole::Viewer, "pat pass phrase 1",
+                                      production.password_kdf, cli)
+                    .isOk());
+  }
+  AdminUser lou = *admin_->findUser("lockedlou");
+  lou.locked_until = clock_->now() + std::chrono::hours(1);
+  ASSERT_TRUE(admin_->updateUser(lou, {}).isOk());
+  AdminUser oscar = *admin_->findUser("offoscar");
+  oscar.disabled = true;
+  ASSERT_TRUE(admin_->updateUser(oscar, {}).isOk());
+  const auto cpu_ms = [&](const std::string& user, const std::string& password) {
+    std::vector<double> runs;
+    for (int i = 0; i < 5; ++i) {
+      timespec start{}, end{};
+      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start);
+      (void)(*service)->login(user, password, "10.0.0.5");
+      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &end);
+      runs.push_back((end.tv_sec - start.tv_sec) * 1e3 + (end.tv_nsec - start.tv_nsec) / 1e6);
+    }
+    std::sort(runs.begin(), runs.end());
+    return runs[2];
+  };
+  const double ok = cpu_ms("pat", "pat pass phrase 1");
+  const double wrong = cpu_ms("pat", "wrong pass phrase");
+  const double unknown = cpu_ms("nobody", "pat pass phrase 1");
+  const double locked = cpu_ms("lockedlou", "pat pass phrase 1");
+  const double disabled = cpu_ms("offoscar", "pat pass phrase 1");
+  std::printf("login CPU ms (median of 5): ok %.1f, wrong %.1f, unknown %.1f, locked %.1f, "
+              "disabled %.1f\n",
+              ok, wrong, unknown, locked, disabled);
+  for (const double t : {wrong, unknown, locked, disabled}) {
+    EXPECT_GT(t / ok, 0.5);  // a skipped KDF would be ~0.01
+    EXPECT_LT(t / ok, 2.0);
+  }
 }
 
 }  // namespace

@@ -319,6 +319,35 @@ HttpResponse okJson(const std::function<void(Writer&)>& fill) {
   return json(200, buffer);
 }
 
+// One page of a keyset-paginated list: {"<key>": [...], "next_after_id": id or null}.
+template <typename T, typename WriteOne>
+HttpResponse pageJson(const Result<std::vector<T>>& found, const char* key, std::size_t limit,
+                      WriteOne write_one) {
+  if (!found.ok()) {
+    return fromStatus(found.status());
+  }
+  return okJson([&](Writer& w) {
+    w.Key(key);
+    w.StartArray();
+    for (const T& item : *found) {
+      write_one(w, item);
+    }
+    w.EndArray();
+    w.Key("next_after_id");
+    if (found->size() == limit && limit != 0) {
+      w.Int64(found->back().id);
+    } else {
+      w.Null();
+    }
+  });
+}
+
+// The reason of an operator action from a body that may hold nothing else.
+Result<std::string> reasonOnly(const HttpRequest& request, const Body& body) {
+  GW_RETURN_IF_ERROR(body.onlyKeys({"reason"}));
+  return reasonOf(request, body);
+}
+
 }  // namespace
 
 HttpResponse jsonError(int status, std::string_view message) {
@@ -381,6 +410,15 @@ HttpResponse AdminHttpHandler::route(const HttpRequest& request) {
     Result<std::optional<std::string>> password = body.string("password");
     if (!username.ok() || !password.ok() || !*username || !*password) {
       return jsonError(400, "login needs \"username\" and \"password\" strings");
+    }
+    Result<bool> admitted = service_->admitLogin(source);
+    if (!admitted.ok()) {
+      return fromStatus(admitted.status());
+    }
+    if (!*admitted) {
+      HttpResponse response = jsonError(429, "too many login attempts, retry in a minute");
+      response.headers.emplace_back("Retry-After", "60");
+      return response;
     }
     Result<LoginResult> login = service_->login(**username, **password, source);
     if (!login.ok()) {
@@ -453,24 +491,7 @@ HttpResponse AdminHttpHandler::route(const HttpRequest& request) {
       query.received_before = *to;
       query.limit = *limit;
       query.after_id = *after;
-      Result<std::vector<InboundEventRecord>> found = service_->searchMessages(p, query);
-      if (!found.ok()) {
-        return fromStatus(found.status());
-      }
-      return okJson([&](Writer& w) {
-        w.Key("messages");
-        w.StartArray();
-        for (const InboundEventRecord& r : *found) {
-          writeEvent(w, r);
-        }
-        w.EndArray();
-        w.Key("next_after_id");
-        if (found->size() == query.limit) {
-          w.Int64(found->back().id);
-        } else {
-          w.Null();
-        }
-      });
+      return pageJson(service_->searchMessages(p, query), "messages", query.limit, writeEvent);
     }
     const std::optional<std::int64_t> id = parseId(parts[1]);
     if (!id) {
@@ -499,10 +520,7 @@ HttpResponse AdminHttpHandler::route(const HttpRequest& request) {
       if (!get && !post) {
         return methodNotAllowed("GET, POST");
       }
-      if (Status s = body.onlyKeys({"reason"}); !s.isOk()) {
-        return fromStatus(s);
-      }
-      Result<std::string> reason = reasonOf(request, body);
+      Result<std::string> reason = reasonOnly(request, body);
       if (!reason.ok()) {
         return fromStatus(reason.status());
       }
@@ -545,34 +563,15 @@ HttpResponse AdminHttpHandler::route(const HttpRequest& request) {
       }
       query.limit = *limit;
       query.after_id = *after;
-      Result<std::vector<PatientMessageRecord>> found = service_->searchOutbox(p, query);
-      if (!found.ok()) {
-        return fromStatus(found.status());
-      }
-      return okJson([&](Writer& w) {
-        w.Key("patient_messages");
-        w.StartArray();
-        for (const PatientMessageRecord& m : *found) {
-          writePatientMessage(w, m);
-        }
-        w.EndArray();
-        w.Key("next_after_id");
-        if (found->size() == query.limit) {
-          w.Int64(found->back().id);
-        } else {
-          w.Null();
-        }
-      });
+      return pageJson(service_->searchOutbox(p, query), "patient_messages", query.limit,
+                      writePatientMessage);
     }
     const std::optional<std::int64_t> id = parseId(parts[1]);
     if (id && parts.size() == 3 && parts[2] == "replay") {
       if (!post) {
         return methodNotAllowed("POST");
       }
-      if (Status s = body.onlyKeys({"reason"}); !s.isOk()) {
-        return fromStatus(s);
-      }
-      Result<std::string> reason = reasonOf(request, body);
+      Result<std::string> reason = reasonOnly(request, body);
       if (!reason.ok()) {
         return fromStatus(reason.status());
       }
@@ -649,10 +648,7 @@ HttpResponse AdminHttpHandler::route(const HttpRequest& request) {
     if (!post) {
       return methodNotAllowed("POST");
     }
-    if (Status s = body.onlyKeys({"reason"}); !s.isOk()) {
-      return fromStatus(s);
-    }
-    Result<std::string> reason = reasonOf(request, body);
+    Result<std::string> reason = reasonOnly(request, body);
     if (!reason.ok()) {
       return fromStatus(reason.status());
     }

@@ -14,7 +14,8 @@ namespace gw::admin {
 // POST login; every answer is JSON with Cache-Control: no-store, errors as {"error": "..."}
 // with 400 (bad input), 401 (no or dead session, failed login), 403 (role too low), 404
 // (unknown id or route), 405 (method), 409 (state conflict), 413 (body too large), 415 (body
-// not JSON), 503 (store unavailable, with Retry-After) or 500 (a bug; no detail). The README in
+// not JSON), 429 (too many logins from one address, with Retry-After), 503 (store unavailable,
+// with Retry-After) or 500 (a bug; no detail). The README in
 // this folder lists the endpoints.
 class AdminHttpHandler final : public http::HttpHandler {
  public:

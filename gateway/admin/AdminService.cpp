@@ -137,6 +137,31 @@ Status AdminService::require(const Principal& who, AdminRole needed, std::string
                                             std::string(adminRoleName(needed)) + " role"));
 }
 
+Result<bool> AdminService::admitLogin(const std::string& source) {
+  const std::int64_t minute =
+      std::chrono::duration_cast<std::chrono::minutes>(clock_->now().time_since_epoch()).count();
+  {
+    std::lock_guard<std::mutex> lock(attempts_mu_);
+    if (minute != attempts_minute_) {
+      attempts_.clear();
+      attempts_minute_ = minute;
+    }
+    if (++attempts_[source] <= settings_.login_attempts_per_minute) {
+      return true;
+    }
+  }
+  AuditEntry audit;
+  audit.actor = "anonymous";
+  audit.action = "admin_login_throttled";
+  audit.object = "login";
+  audit.outcome = "rate_limited";
+  audit.source = source;
+  audit.reason = "more than " + std::to_string(settings_.login_attempts_per_minute) +
+                 " login attempts in a minute";
+  GW_RETURN_IF_ERROR(admin_->appendAudit(audit));
+  return false;
+}
+
 Result<LoginResult> AdminService::login(const std::string& username, const std::string& password,
                                         const std::string& source) {
   const SystemTime now = clock_->now();

@@ -3,7 +3,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -91,6 +93,11 @@ class AdminService {
 
   const AdminSettings& settings() const { return settings_; }
 
+  // Counts one login attempt from `source` in the current minute; false (audited
+  // "admin_login_throttled") once more than login_attempts_per_minute came from there: the
+  // HTTP layer answers 429 without checking a password.
+  Result<bool> admitLogin(const std::string& source);
+
   // Unknown user, wrong password, locked or disabled account: the same PermissionDenied
   // ("invalid username or password") after the same KDF work. A wrong password counts towards
   // the lock-out (audited "admin_login_failed", and "admin_locked_out" when it locks).
@@ -155,6 +162,11 @@ class AdminService {
   const ClockPtr clock_;
   const AdminHooks hooks_;
   std::string decoy_hash_;
+
+  // Login attempts per client address in the current minute (cleared when the minute changes).
+  std::mutex attempts_mu_;
+  std::int64_t attempts_minute_ = 0;
+  std::map<std::string, int> attempts_;
 };
 
 }  // namespace gw::admin

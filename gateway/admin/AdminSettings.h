@@ -22,6 +22,9 @@ struct AdminSettings {
   int session_idle_seconds = 900;
   // ... and this many seconds after login whatever happens (60..604800).
   int session_max_seconds = 8 * 3600;
+  // Login attempts one client address may make per minute (1..10000); beyond it the API answers
+  // 429 before any password is checked (slows password spraying across accounts).
+  int login_attempts_per_minute = 30;
   // Cost of new password hashes (not in the config: the defaults are the production ones; tests
   // lower them).
   PasswordHashParams password_kdf;

@@ -181,6 +181,33 @@ class AdminApiTest(unittest.TestCase):
         self.assertEqual(out.returncode, 0, out.stderr)
         return out.stdout
 
+    def test_0_users_add_and_config_errors(self):
+        # Weak or mistyped passwords and taken names are refused; nothing is created.
+        out = cli("users", "add", "--config", self.config, "--username", "bob", "--role",
+                  "viewer", input_text="short\n")
+        self.assertEqual(out.returncode, 2, out.stderr)
+        self.assertIn("at least 12 characters", out.stderr)
+        self.assertNotIn("short", out.stderr.replace("too short", ""))
+        out = cli("users", "add", "--config", self.config, "--username", "alice", "--role",
+                  "admin", input_text="another long password\n")
+        self.assertEqual(out.returncode, 4, out.stderr)
+        out = cli("users", "add", "--config", self.config, "--username", "bad name",
+                  input_text="another long password\n")
+        self.assertEqual(out.returncode, 2, out.stderr)
+        self.assertEqual(self.api.login("bob", "short")[0], 401)
+        # The API on a plain-HTTP web server off loopback is a config error (exit 78).
+        with open(self.config) as f:
+            config = json.load(f)
+        config["web"] = {"host": "0.0.0.0", "port": 0, "allow_plain_http": True}
+        config["admin"]["max_failed_logins"] = 0
+        bad = os.path.join(self.dir, "bad.json")
+        with open(bad, "w") as f:
+            json.dump(config, f, indent=2)
+        out = cli("check-config", "--config", bad)
+        self.assertEqual(out.returncode, 78, out.stdout + out.stderr)
+        self.assertRegex(out.stderr, r"bad\.json:\d+:\d+: error: admin\.enabled needs TLS")
+        self.assertRegex(out.stderr, r"bad\.json:\d+:\d+: error: \"admin\.max_failed_logins\"")
+
     def test_1_login_errors_and_lockout(self):
         status, body, headers, _ = self.api.login("alice", "wrong password here")
         self.assertEqual(status, 401)

@@ -183,6 +183,25 @@ TEST_F(AdminHttpHandlerTest, UsersAndAuditVerify) {
   EXPECT_EQ(call("POST", "config/reload", R"({"reason":"fix"})", admin).status, 200);
 }
 
+TEST_F(AdminHttpHandlerTest, TooManyLoginsFromOneAddressAre429) {
+  AdminSettings strict = settings_;
+  strict.login_attempts_per_minute = 1;
+  Result<std::unique_ptr<AdminService>> service =
+      AdminService::create(strict, admin_, store_, messages_, cipher_, clock_, {});
+  ASSERT_TRUE(service.ok());
+  AdminHttpHandler handler(std::shared_ptr<AdminService>(std::move(service).value()));
+  http::HttpRequest login;
+  login.method = "POST";
+  login.path = "/admin/api/login";
+  login.peer = "10.9.9.9:4000";
+  login.headers["content-type"] = "application/json";
+  login.body = R"({"username":"victor","password":"viewer pass phrase"})";
+  EXPECT_EQ(handler.handle(login).status, 200);
+  const http::HttpResponse throttled = handler.handle(login);
+  EXPECT_EQ(throttled.status, 429);
+  EXPECT_EQ(header(throttled, "Retry-After"), "60");
+}
+
 TEST_F(AdminHttpHandlerTest, StoreUnavailableIs503WithRetryAfter) {
   const std::string viewer = tokenOf("victor", kViewerPassword);
   admin_->failNextWrite();

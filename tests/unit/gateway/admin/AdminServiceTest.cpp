@@ -82,6 +82,22 @@ TEST_F(AdminServiceTest, AnAdminUnlocksAnAccount) {
   EXPECT_TRUE(service_->login("olga", kOperatorPassword, "10.0.0.9").ok());
 }
 
+TEST_F(AdminServiceTest, LoginAttemptsPerAddressAreLimitedPerMinute) {
+  AdminSettings strict = settings_;
+  strict.login_attempts_per_minute = 2;
+  Result<std::unique_ptr<AdminService>> service =
+      AdminService::create(strict, admin_, store_, messages_, cipher_, clock_, {});
+  ASSERT_TRUE(service.ok());
+  EXPECT_TRUE(*(*service)->admitLogin("10.0.0.5"));
+  EXPECT_TRUE(*(*service)->admitLogin("10.0.0.5"));
+  EXPECT_FALSE(*(*service)->admitLogin("10.0.0.5"));
+  EXPECT_EQ(admin_->audit().back().action, "admin_login_throttled");
+  EXPECT_EQ(admin_->audit().back().source, "10.0.0.5");
+  EXPECT_TRUE(*(*service)->admitLogin("10.0.0.6"));  // per address
+  clock_->advance(seconds(60));
+  EXPECT_TRUE(*(*service)->admitLogin("10.0.0.5"));  // a new minute
+}
+
 TEST_F(AdminServiceTest, SessionEndsWhenIdle) {
   Result<LoginResult> result = service_->login("victor", kViewerPassword, "10.0.0.5");
   ASSERT_TRUE(result.ok());

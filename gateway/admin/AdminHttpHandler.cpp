@@ -447,7 +447,12 @@ HttpResponse AdminHttpHandler::route(const HttpRequest& request) {
 
   // Every other endpoint needs a live session.
   const std::string action = method + " " + std::string(top);
-  Result<Principal> who = service_->authenticate(token, source, action);
+  // A bearer token wins; without one, a verified client certificate when that login is on.
+  Result<Principal> who =
+      token.empty() && !request.client_common_name.empty() &&
+              service_->settings().client_certificate_login
+          ? service_->authenticateCertificate(request.client_common_name, source, action)
+          : service_->authenticate(token, source, action);
   if (!who.ok()) {
     return fromStatus(who.status(), true);
   }

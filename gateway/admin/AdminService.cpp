@@ -280,6 +280,43 @@ Result<Principal> AdminService::authenticate(const std::string& token, const std
   return principal;
 }
 
+Result<Principal> AdminService::authenticateCertificate(const std::string& common_name,
+                                                        const std::string& source,
+                                                        std::string_view action) {
+  const auto denied = [&](const std::string& why) -> Status {
+    AuditEntry audit;
+    audit.actor = "anonymous";
+    audit.action = "admin_unauthenticated";
+    audit.object = std::string(action);
+    audit.outcome = "permission_denied";
+    audit.source = source;
+    audit.reason = why;
+    GW_RETURN_IF_ERROR(admin_->appendAudit(audit));
+    return Status::permissionDenied("authentication required");
+  };
+  if (!settings_.client_certificate_login) {
+    return denied("client certificate login is off");
+  }
+  if (!checkUsername(common_name).isOk()) {
+    return denied("client certificate CN is not an account name");
+  }
+  Result<AdminUser> user = admin_->findUser(common_name);
+  if (!user.ok()) {
+    if (user.status().code() != StatusCode::NotFound) {
+      return user.status();
+    }
+    return denied("client certificate CN has no account");
+  }
+  if (user->disabled || (user->locked_until != SystemTime() && user->locked_until > clock_->now())) {
+    return denied("account of client certificate CN " + common_name + " is disabled or locked");
+  }
+  Principal principal;
+  principal.username = user->username;
+  principal.role = user->role;
+  principal.source = source;
+  return principal;
+}
+
 Status AdminService::logout(const std::string& token, const std::string& source) {
   GW_ASSIGN_OR_RETURN(const Principal who, authenticate(token, source, "logout"));
   return admin_->deleteSession(

@@ -110,6 +110,12 @@ class AdminService {
   Result<Principal> authenticate(const std::string& token, const std::string& source,
                                  std::string_view action);
 
+  // The account named by a verified client certificate's subject CN (settings'
+  // client_certificate_login), or PermissionDenied (audited "admin_unauthenticated") when that
+  // is off, the CN names no account, or the account is disabled or locked. No session.
+  Result<Principal> authenticateCertificate(const std::string& common_name,
+                                            const std::string& source, std::string_view action);
+
   // Viewer and up: metadata only.
   Result<std::vector<InboundEventRecord>> searchMessages(const Principal& who,
                                                          const InboundQuery& query);

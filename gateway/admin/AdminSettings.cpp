@@ -12,6 +12,7 @@ void readAdminSettings(const ConfigNode& node, ConfigErrors& errors, AdminSettin
   r.readInt("session_idle_seconds", s.session_idle_seconds, 60, 86400);
   r.readInt("session_max_seconds", s.session_max_seconds, 60, 7 * 86400);
   r.readInt("login_attempts_per_minute", s.login_attempts_per_minute, 1, 10000);
+  r.readBool("client_certificate_login", s.client_certificate_login);
   r.finish();
   if (s.path_prefix.empty() || s.path_prefix.front() != '/' ||
       s.path_prefix.find_first_of("?# ") != std::string::npos) {

@@ -25,6 +25,9 @@ struct AdminSettings {
   // Login attempts one client address may make per minute (1..10000); beyond it the API answers
   // 429 before any password is checked (slows password spraying across accounts).
   int login_attempts_per_minute = 30;
+  // Accept a verified client certificate (web.tls with a "ca") instead of a bearer token: its
+  // subject CN names the account (which must exist and be neither disabled nor locked).
+  bool client_certificate_login = false;
   // Cost of new password hashes (not in the config: the defaults are the production ones; tests
   // lower them).
   PasswordHashParams password_kdf;

@@ -185,6 +185,11 @@ bool loadGatewayConfig(const std::string& path, GatewayConfig& config, std::stri
                    "admin.enabled needs TLS on the web server (web.tls) or a plain-HTTP web "
                    "server on a loopback host with web.allow_plain_http");
       }
+      if (config.admin.client_certificate_login && (!web.tls.enabled || web.tls.ca.empty())) {
+        errors.add(admin->position(),
+                   "admin.client_certificate_login needs web.tls with a \"ca\" that client "
+                   "certificates chain to");
+      }
       const auto trimmed = [](std::string p) {
         while (p.size() > 1 && p.back() == '/') {
           p.pop_back();

@@ -202,6 +202,36 @@ TEST_F(AdminHttpHandlerTest, TooManyLoginsFromOneAddressAre429) {
   EXPECT_EQ(header(throttled, "Retry-After"), "60");
 }
 
+TEST_F(AdminHttpHandlerTest, VerifiedClientCertificateNamesTheAccountWhenEnabled) {
+  http::HttpRequest request;
+  request.method = "GET";
+  request.path = "/admin/api/session";
+  request.peer = "10.1.2.3:5000";
+  request.secure = true;
+  request.client_common_name = "olga";
+  EXPECT_EQ(handler_->handle(request).status, 401);  // off by default
+  AdminSettings with_certs = settings_;
+  with_certs.client_certificate_login = true;
+  Result<std::unique_ptr<AdminService>> service =
+      AdminService::create(with_certs, admin_, store_, messages_, cipher_, clock_, {});
+  ASSERT_TRUE(service.ok());
+  AdminHttpHandler handler(std::shared_ptr<AdminService>(std::move(service).value()));
+  const http::HttpResponse session = handler.handle(request);
+  ASSERT_EQ(session.status, 200) << session.body;
+  EXPECT_STREQ(parse(session)["role"].GetString(), "operator");
+  request.path = "/admin/api/messages/" + std::to_string(event_id_) + "/payload";
+  request.query = {{"reason", "ticket 9"}};
+  EXPECT_EQ(handler.handle(request).status, 200);
+  request.client_common_name = "mallory";  // no such account
+  EXPECT_EQ(handler.handle(request).status, 401);
+  EXPECT_EQ(admin_->audit().back().reason, "client certificate CN has no account");
+  AdminUser olga = *admin_->findUser("olga");
+  olga.disabled = true;
+  ASSERT_TRUE(admin_->updateUser(olga, {}).isOk());
+  request.client_common_name = "olga";
+  EXPECT_EQ(handler.handle(request).status, 401);
+}
+
 TEST_F(AdminHttpHandlerTest, StoreUnavailableIs503WithRetryAfter) {
   const std::string viewer = tokenOf("victor", kViewerPassword);
   admin_->failNextWrite();

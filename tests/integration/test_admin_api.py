@@ -137,7 +137,9 @@ class AdminApiTest(unittest.TestCase):
                 cls.admin_base = "http://" + m.group(1) + m.group(2)
         assert cls.mllp_port and cls.admin_base, "gateway did not report its listeners"
         cls.console = []
-        threading.Thread(target=lambda: cls.console.extend(cls.proc.stdout), daemon=True).start()
+        cls.reader = threading.Thread(target=lambda: cls.console.extend(cls.proc.stdout),
+                                      daemon=True)
+        cls.reader.start()
         cls.api = Api(cls.admin_base)
 
     @classmethod
@@ -145,6 +147,8 @@ class AdminApiTest(unittest.TestCase):
         if cls.proc.poll() is None:
             cls.proc.terminate()
         cls.proc.wait(timeout=60)
+        cls.reader.join(timeout=10)
+        cls.proc.stdout.close()
         cls.log.close()
         shutil.rmtree(cls.dir, ignore_errors=True)
 
@@ -346,6 +350,107 @@ class AdminApiTest(unittest.TestCase):
         for secret in (PATIENT_FAMILY, "SYN000101", "19800214", ADMIN_PASSWORD, OPERATOR_PASSWORD):
             self.assertNotIn(secret, log)
             self.assertNotIn(secret, "".join(self.console))
+
+
+def openssl(*args, cwd):
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def curl_json(url, ca, cert=None, key=None, data=None, token=None):
+    """(status, parsed body) of one HTTPS request with curl (server verified against `ca`)."""
+    args = ["curl", "-sS", "--max-time", "60", "--cacert", ca, "-w", "\n%{http_code}"]
+    if cert:
+        args += ["--cert", cert, "--key", key]
+    if token:
+        args += ["-H", "Authorization: Bearer " + token]
+    if data is not None:
+        args += ["-H", "Content-Type: application/json", "--data-binary", json.dumps(data)]
+    out = subprocess.run(args + [url], capture_output=True, text=True, timeout=120)
+    if out.returncode != 0:
+        raise AssertionError("curl failed: " + out.stderr)
+    body, _, status = out.stdout.rpartition("\n")
+    return int(status), json.loads(body)
+
+
+class AdminApiTlsTest(unittest.TestCase):
+    """The API over HTTPS on the web server, with client certificate login: a verified
+    certificate whose CN names an account acts as that account."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="gw-admin-tls-")
+        d = self.dir
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out",
+                "ca.pem", "-days", "2", "-subj", "/CN=Test CA", cwd=d)
+        with open(os.path.join(d, "server.ext"), "w") as f:
+            f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+        for name, subject, ext in (("server", "/CN=localhost", ["-extfile", "server.ext"]),
+                                   ("olga", "/CN=olga/O=Synthetic Hospital", []),
+                                   ("nobody", "/CN=nobody/O=Synthetic Hospital", [])):
+            openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out",
+                    f"{name}.csr", "-subj", subject, cwd=d)
+            openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                    "-CAcreateserial", "-out", f"{name}.pem", "-days", "2", *ext, cwd=d)
+        for key in ("ca.key", "server.key", "olga.key", "nobody.key"):
+            os.chmod(os.path.join(d, key), 0o600)
+        self.config = os.path.join(d, "gateway.json")
+        config = {
+            "logging": {"level": "information", "file": ""},
+            "keys": {"key_file": os.path.join(d, "keys", "gateway.keys"),
+                     "generate_if_missing": True},
+            "audit": {"signing_key_file": os.path.join(d, "keys", "audit-signing.pem")},
+            "store": {"path": os.path.join(d, "gateway.db")},
+            "inbound": {"mllp": [{"name": "adt", "host": "127.0.0.1", "port": 0}]},
+            "web": {"host": "127.0.0.1", "port": 0,
+                    "tls": {"enabled": True, "certificate": os.path.join(d, "server.pem"),
+                            "private_key": os.path.join(d, "server.key"),
+                            "ca": os.path.join(d, "ca.pem")}},
+            "admin": {"enabled": True, "client_certificate_login": True},
+        }
+        with open(self.config, "w") as f:
+            json.dump(config, f, indent=2)
+        out = cli("users", "add", "--config", self.config, "--username", "olga", "--role",
+                  "operator", input_text=OPERATOR_PASSWORD + "\n")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.log = open(os.path.join(d, "gateway.log"), "ab")
+        self.proc = subprocess.Popen([GATEWAY, "run", "--config", self.config],
+                                     stdout=subprocess.PIPE, stderr=self.log, text=True)
+        self.base = None
+        deadline = time.monotonic() + 30
+        while self.base is None and time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                self.fail("gateway exited at start")
+            if m := re.search(r"admin API listening on ([\d.]+:\d+)(/\S*)", line):
+                self.base = "https://" + m.group(1) + m.group(2)
+        self.assertIsNotNone(self.base)
+        self.reader = threading.Thread(target=lambda: list(self.proc.stdout), daemon=True)
+        self.reader.start()
+
+    def tearDown(self):
+        self.proc.terminate()
+        self.assertEqual(self.proc.wait(timeout=60), 0)
+        self.reader.join(timeout=10)
+        self.proc.stdout.close()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def test_client_certificate_and_password_login_over_tls(self):
+        ca = os.path.join(self.dir, "ca.pem")
+        cert = (os.path.join(self.dir, "olga.pem"), os.path.join(self.dir, "olga.key"))
+        status, body = curl_json(self.base + "session", ca, *cert)
+        self.assertEqual((status, body), (200, {"username": "olga", "role": "operator"}))
+        status, _ = curl_json(self.base + "messages", ca, *cert)
+        self.assertEqual(status, 200)
+        # A certificate of the right CA whose CN has no account, and no certificate at all.
+        status, _ = curl_json(self.base + "session", ca, os.path.join(self.dir, "nobody.pem"),
+                              os.path.join(self.dir, "nobody.key"))
+        self.assertEqual(status, 401)
+        self.assertEqual(curl_json(self.base + "session", ca)[0], 401)
+        # Password login over TLS, then the bearer token.
+        status, login = curl_json(self.base + "login", ca,
+                                  data={"username": "olga", "password": OPERATOR_PASSWORD})
+        self.assertEqual(status, 200, login)
+        self.assertEqual(curl_json(self.base + "session", ca, token=login["token"])[0], 200)
 
 
 if __name__ == "__main__":

@@ -261,6 +261,7 @@ Status Gateway::reloadMappings(const OperatorContext& who) {
   if (!mapper_) {
     return Status::failedPrecondition("mappings are not enabled in the configuration");
   }
+  std::lock_guard<std::mutex> lock(reload_mu_);
   Result<std::shared_ptr<const mapping::MappingSet>> set =
       loadMappings(pipeline_settings_.mappings);
   if (!set.ok()) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -102,6 +103,7 @@ class Gateway {
   std::shared_ptr<admin::AdminService> admin_service_;
   std::shared_ptr<http::HttpHandler> admin_handler_;  // outlives web_server_ (declared first)
   std::unique_ptr<http::HttpServer> web_server_;
+  std::mutex reload_mu_;  // one reload at a time (SIGHUP and the admin API)
   bool stopped_ = false;
 };
 

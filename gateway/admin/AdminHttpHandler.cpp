@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "gateway/admin/AdminHttpHandler.h"
 
+#include <Poco/Logger.h>
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
-
-#include <Poco/Logger.h>
 
 #include <cctype>
 #include <charconv>
@@ -305,7 +304,8 @@ Result<std::optional<SystemTime>> timeParam(const HttpRequest& request, const ch
 }
 
 HttpResponse methodNotAllowed(const char* allow) {
-  HttpResponse response = jsonError(405, std::string("method not allowed (allowed: ") + allow + ")");
+  HttpResponse response =
+      jsonError(405, std::string("method not allowed (allowed: ") + allow + ")");
   response.headers.emplace_back("Allow", allow);
   return response;
 }
@@ -729,7 +729,8 @@ HttpResponse AdminHttpHandler::route(const HttpRequest& request) {
       Result<std::optional<std::string>> password = body.string("password");
       Result<std::optional<bool>> disabled = body.boolean("disabled");
       Result<std::optional<bool>> unlock = body.boolean("unlock");
-      for (const Status& s : {role.status(), password.status(), disabled.status(), unlock.status()}) {
+      for (const Status& s :
+           {role.status(), password.status(), disabled.status(), unlock.status()}) {
         if (!s.isOk()) {
           return fromStatus(s);
         }

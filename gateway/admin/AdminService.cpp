@@ -58,8 +58,8 @@ Result<std::unique_ptr<AdminService>> AdminService::create(AdminSettings setting
   GW_ASSIGN_OR_RETURN(std::string decoy_secret, randomToken());
   GW_ASSIGN_OR_RETURN(std::string decoy, hashPassword(decoy_secret, settings.password_kdf));
   std::unique_ptr<AdminService> service(
-      new AdminService(std::move(settings), std::move(admin), std::move(store),
-                       std::move(messages), std::move(cipher), std::move(clock), std::move(hooks)));
+      new AdminService(std::move(settings), std::move(admin), std::move(store), std::move(messages),
+                       std::move(cipher), std::move(clock), std::move(hooks)));
   service->decoy_hash_ = std::move(decoy);
   return service;
 }
@@ -99,8 +99,8 @@ Status AdminService::addUser(AdminStore& store, const std::string& username, Adm
   user.role = role;
   GW_ASSIGN_OR_RETURN(user.password_hash, hashPassword(password, kdf));
   return store.createUser(
-      user, operatorAudit(who, "admin_user_created", userObject(username) + " role=" +
-                                                         std::string(adminRoleName(role))));
+      user, operatorAudit(who, "admin_user_created",
+                          userObject(username) + " role=" + std::string(adminRoleName(role))));
 }
 
 OperatorContext AdminService::context(const Principal& who, const std::string& reason) const {
@@ -172,9 +172,8 @@ Result<LoginResult> AdminService::login(const std::string& username, const std::
     return user.status();
   }
   // The same KDF work whether or not the account exists, is locked or disabled.
-  Result<bool> matches =
-      verifyPassword(password.substr(0, kMaxPasswordLength),
-                     user.ok() ? user->password_hash : decoy_hash_);
+  Result<bool> matches = verifyPassword(password.substr(0, kMaxPasswordLength),
+                                        user.ok() ? user->password_hash : decoy_hash_);
   if (!matches.ok()) {
     return Status::internal("cannot check a password: " + matches.status().message());
   }
@@ -307,7 +306,8 @@ Result<Principal> AdminService::authenticateCertificate(const std::string& commo
     }
     return denied("client certificate CN has no account");
   }
-  if (user->disabled || (user->locked_until != SystemTime() && user->locked_until > clock_->now())) {
+  if (user->disabled ||
+      (user->locked_until != SystemTime() && user->locked_until > clock_->now())) {
     return denied("account of client certificate CN " + common_name + " is disabled or locked");
   }
   Principal principal;
@@ -389,9 +389,8 @@ Result<AuditVerifyOutcome> AdminService::verifyAudit(const Principal& who) {
     return auditCall(who, "admin_audit_verify", "audit_trail", outcome.status());
   }
   // A trail that does not verify is a successful call with a bad result: audited as data_loss.
-  GW_RETURN_IF_ERROR(
-      admin_->appendAudit(operatorAudit(context(who, ""), "admin_audit_verify", "audit_trail",
-                                        outcome->ok ? "ok" : "data_loss")));
+  GW_RETURN_IF_ERROR(admin_->appendAudit(operatorAudit(
+      context(who, ""), "admin_audit_verify", "audit_trail", outcome->ok ? "ok" : "data_loss")));
   return outcome;
 }
 
@@ -453,16 +452,18 @@ Status AdminService::createUser(const Principal& who, const std::string& usernam
                                 const std::string& password) {
   const std::string object = userObject(checkUsername(username).isOk() ? username : "invalid");
   GW_RETURN_IF_ERROR(require(who, AdminRole::Admin, "admin_user_created", object));
-  return auditFailure(who, "admin_user_created", object,
-                      addUser(*admin_, username, role, password, settings_.password_kdf,
-                              context(who, "")));
+  return auditFailure(
+      who, "admin_user_created", object,
+      addUser(*admin_, username, role, password, settings_.password_kdf, context(who, "")));
 }
 
 Status AdminService::updateUser(const Principal& who, const std::string& username,
                                 const UserChange& change) {
   const std::string object = userObject(checkUsername(username).isOk() ? username : "invalid");
   GW_RETURN_IF_ERROR(require(who, AdminRole::Admin, "admin_user_updated", object));
-  const auto fail = [&](const Status& s) { return auditCall(who, "admin_user_updated", object, s); };
+  const auto fail = [&](const Status& s) {
+    return auditCall(who, "admin_user_updated", object, s);
+  };
   if (Status s = checkUsername(username); !s.isOk()) {
     return fail(s);
   }
@@ -505,8 +506,8 @@ Status AdminService::updateUser(const Principal& who, const std::string& usernam
   }
   return auditFailure(
       who, "admin_user_updated", object,
-      admin_->updateUser(*user, operatorAudit(context(who, ""), "admin_user_updated",
-                                              object + what)));
+      admin_->updateUser(*user,
+                         operatorAudit(context(who, ""), "admin_user_updated", object + what)));
 }
 
 }  // namespace gw::admin

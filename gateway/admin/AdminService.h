@@ -145,8 +145,7 @@ class AdminService {
 
  private:
   AdminService(AdminSettings settings, AdminStorePtr admin, StorePtr store,
-               MessageStorePtr messages, PayloadCipherPtr cipher, ClockPtr clock,
-               AdminHooks hooks);
+               MessageStorePtr messages, PayloadCipherPtr cipher, ClockPtr clock, AdminHooks hooks);
 
   // Audits a denial and answers PermissionDenied when `who` has less than `needed`.
   Status require(const Principal& who, AdminRole needed, std::string_view action,

@@ -47,7 +47,7 @@ struct AdminSession {
 
 // What a failed login did to the account.
 struct FailedLogin {
-  int failed_logins = 0;  // after this failure
+  int failed_logins = 0;    // after this failure
   bool locked_now = false;  // this failure reached the limit and set locked_until
 };
 

@@ -31,10 +31,10 @@ AuditEntry operatorAudit(const OperatorContext& who, std::string action, std::st
 Result<std::string> viewEventPayload(Store& store, PayloadCipher& cipher,
                                      const InboundEventRecord& event, const OperatorContext& who) {
   GW_RETURN_IF_ERROR(requireReason(who, "viewing a payload"));
-  GW_ASSIGN_OR_RETURN(
-      const std::string sealed,
-      store.readSealedPayload(event.id, operatorAudit(who, "viewed_payload",
-                                                      "inbound_event:" + std::to_string(event.id))));
+  GW_ASSIGN_OR_RETURN(const std::string sealed,
+                      store.readSealedPayload(
+                          event.id, operatorAudit(who, "viewed_payload",
+                                                  "inbound_event:" + std::to_string(event.id))));
   Result<std::string> plain = cipher.open(sealed, event.dedupe_key);
   if (!plain.ok()) {
     return Status::dataLoss("cannot decrypt inbound event " + std::to_string(event.id) + ": " +

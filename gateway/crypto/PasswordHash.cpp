@@ -88,8 +88,8 @@ Result<std::string> scrypt(std::string_view password, std::string_view salt,
   // 128 * r * N for V, plus room for B and XY.
   std::uint64_t max_mem = 128ULL * r * (n + p + 2) + (1ULL << 20);
   OSSL_PARAM list[] = {
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD,
-                                        const_cast<char*>(password.data()), password.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD, const_cast<char*>(password.data()),
+                                        password.size()),
       OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, const_cast<char*>(salt.data()),
                                         salt.size()),
       OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_N, &n),
@@ -160,8 +160,8 @@ Result<std::string> hashPassword(std::string_view password, const PasswordHashPa
   }
   GW_ASSIGN_OR_RETURN(const std::string hash, scrypt(password, salt, params));
   return std::string(kPrefix) + "ln=" + std::to_string(params.log_n) +
-         ",r=" + std::to_string(params.r) + ",p=" + std::to_string(params.p) + "$" +
-         base64(salt) + "$" + base64(hash);
+         ",r=" + std::to_string(params.r) + ",p=" + std::to_string(params.p) + "$" + base64(salt) +
+         "$" + base64(hash);
 }
 
 Result<bool> verifyPassword(std::string_view password, std::string_view encoded) {

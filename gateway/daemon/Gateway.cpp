@@ -174,9 +174,9 @@ Status Gateway::createAdmin(const GatewayConfig& config, const PayloadCipherPtr&
   hooks.reload_config = [this](const OperatorContext& who) { return reloadMappings(who); };
   hooks.rotate_keys = [key_file = config.keys.key_file] { return KeyRing::appendNewKey(key_file); };
   hooks.verify_audit = [log = audit_log_] { return admin::verifyAuditLog(*log); };
-  Result<std::unique_ptr<admin::AdminService>> service = admin::AdminService::create(
-      config.admin, std::make_shared<SqliteAdminStore>(sqlite), store_, messages_, cipher, clock_,
-      std::move(hooks));
+  Result<std::unique_ptr<admin::AdminService>> service =
+      admin::AdminService::create(config.admin, std::make_shared<SqliteAdminStore>(sqlite), store_,
+                                  messages_, cipher, clock_, std::move(hooks));
   if (!service.ok()) {
     return service.status().withContext("admin");
   }

@@ -197,8 +197,7 @@ bool loadGatewayConfig(const std::string& path, GatewayConfig& config, std::stri
         return p;
       };
       if (config.outbound.secure_inbox_enabled &&
-          trimmed(config.admin.path_prefix) ==
-              trimmed(config.outbound.secure_inbox.path_prefix)) {
+          trimmed(config.admin.path_prefix) == trimmed(config.outbound.secure_inbox.path_prefix)) {
         errors.add(admin->position(), "admin.path_prefix \"" + config.admin.path_prefix +
                                           "\" is the secure inbox's path_prefix too");
       }

@@ -134,8 +134,8 @@ int showMessage(const MessagesShowOptions& options) {
     std::cerr << "messages: " << cipher.status().toString() << "\n";
     return 1;
   }
-  Result<std::string> plain = viewEventPayload(
-      **store, **cipher, r, {"operator:" + options.actor, "cli", options.reason});
+  Result<std::string> plain =
+      viewEventPayload(**store, **cipher, r, {"operator:" + options.actor, "cli", options.reason});
   if (!plain.ok()) {
     std::cerr << "messages: " << plain.status().toString() << "\n";
     return 1;

@@ -91,10 +91,9 @@ int addUser(const UsersAddOptions& options) {
     return 1;
   }
   SqliteAdminStore admin_store(sqlite);
-  const Status added =
-      admin::AdminService::addUser(admin_store, options.username, *role, *password,
-                                   config.admin.password_kdf, {"operator:" + options.actor, "cli",
-                                                               "gateway users add"});
+  const Status added = admin::AdminService::addUser(
+      admin_store, options.username, *role, *password, config.admin.password_kdf,
+      {"operator:" + options.actor, "cli", "gateway users add"});
   (*store)->close();
   if (!added.isOk()) {
     std::cerr << "users add: " << added.toString() << "\n";

@@ -19,23 +19,13 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from gwtest import GATEWAY, SOURCE_DIR, frame, to_cr  # noqa: E402
+from gwtest import GATEWAY, SOURCE_DIR, midday_zone, to_cr, wait_until  # noqa: E402
 
 PATIENT_FAMILY = "Testpatient"
 PATIENT_GIVEN = "Alexa"
 ADMIN_PASSWORD = "correct horse battery"
 OPERATOR_PASSWORD = "operator pass phrase"
 VIEWER_PASSWORD = "viewer pass phrase 1"
-
-
-def midday_zone():
-    """A fixed-offset zone where it is about noon (the shipped mappings' quiet hours never hold)."""
-    offset = 12 - datetime.datetime.now(datetime.timezone.utc).hour
-    if offset > 12:
-        offset -= 24
-    if offset < -11:
-        offset += 24
-    return "Etc/UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"
 
 
 def closed_port():
@@ -48,16 +38,6 @@ def closed_port():
 def cli(*args, input_text=None, timeout=120):
     return subprocess.run([GATEWAY, *args], capture_output=True, text=True, input=input_text,
                           timeout=timeout)
-
-
-def wait_until(predicate, what, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for " + what)
 
 
 class Api:

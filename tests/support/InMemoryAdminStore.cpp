@@ -108,7 +108,9 @@ Result<FailedLogin> InMemoryAdminStore::recordFailedLogin(const std::string& use
   result.failed_logins = (lock_set && !was_locked ? 0 : user.failed_logins) + 1;
   result.locked_now = !was_locked && result.failed_logins >= max_failed;
   user.failed_logins = result.failed_logins;
-  user.locked_until = result.locked_now ? lock_until : was_locked ? user.locked_until : SystemTime();
+  user.locked_until = result.locked_now ? lock_until
+                      : was_locked      ? user.locked_until
+                                        : SystemTime();
   AuditEntry entry = audit;
   if (result.locked_now) {
     entry.action = "admin_locked_out";

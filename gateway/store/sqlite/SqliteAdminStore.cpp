@@ -16,6 +16,7 @@ using sqlite::ResetOnExit;
 using sqlite::sqliteError;
 using sqlite::Statement;
 using sqlite::stepDone;
+using sqlite::stepOneRow;
 
 constexpr const char* kUserColumns =
     "username, role, password_hash, failed_logins, locked_until, disabled, created_at, updated_at";
@@ -42,18 +43,12 @@ std::int64_t millisOrZero(SystemTime t) {
 }
 
 Result<AdminUser> userRow(SqliteSession& session, const std::string& username) {
-  GW_ASSIGN_OR_RETURN(Statement * stmt,
-                      session.statement(std::string("SELECT ") + kUserColumns +
-                                        " FROM admin_users WHERE username = ?"));
+  GW_ASSIGN_OR_RETURN(Statement * stmt, session.statement(std::string("SELECT ") + kUserColumns +
+                                                          " FROM admin_users WHERE username = ?"));
   ResetOnExit reset(*stmt);
   stmt->bindText(1, username);
-  const int rc = stmt->step();
-  if (rc == SQLITE_DONE) {
-    return Status::notFound("no admin user with that name");
-  }
-  if (rc != SQLITE_ROW) {
-    return sqliteError(session.db(), rc, "cannot read an admin user");
-  }
+  GW_RETURN_IF_ERROR(
+      stepOneRow(session, *stmt, "no admin user with that name", "cannot read an admin user"));
   return readUser(*stmt);
 }
 
@@ -78,10 +73,9 @@ Status SqliteAdminStore::createUser(const AdminUser& user, const AuditEntry& aud
     if (existing.status().code() != StatusCode::NotFound) {
       return existing.status();
     }
-    GW_ASSIGN_OR_RETURN(
-        Statement * stmt,
-        session.statement(std::string("INSERT INTO admin_users (") + kUserColumns +
-                          ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+    GW_ASSIGN_OR_RETURN(Statement * stmt,
+                        session.statement(std::string("INSERT INTO admin_users (") + kUserColumns +
+                                          ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
     ResetOnExit reset(*stmt);
     const std::int64_t now = session.nowMillis();
     stmt->bindText(1, user.username);
@@ -111,9 +105,8 @@ Result<std::vector<AdminUser>> SqliteAdminStore::listUsers() {
   std::vector<AdminUser> users;
   const Status done = store_->read([&](SqliteSession& session) -> Status {
     users.clear();
-    GW_ASSIGN_OR_RETURN(Statement * stmt,
-                        session.statement(std::string("SELECT ") + kUserColumns +
-                                          " FROM admin_users ORDER BY username"));
+    GW_ASSIGN_OR_RETURN(Statement * stmt, session.statement(std::string("SELECT ") + kUserColumns +
+                                                            " FROM admin_users ORDER BY username"));
     ResetOnExit reset(*stmt);
     for (;;) {
       const int rc = stmt->step();
@@ -156,8 +149,8 @@ Status SqliteAdminStore::updateUser(const AdminUser& user, const AuditEntry& aud
   });
 }
 
-Result<FailedLogin> SqliteAdminStore::recordFailedLogin(const std::string& username,
-                                                        int max_failed, SystemTime lock_until,
+Result<FailedLogin> SqliteAdminStore::recordFailedLogin(const std::string& username, int max_failed,
+                                                        SystemTime lock_until,
                                                         const AuditEntry& audit) {
   FailedLogin result;
   bool known = true;
@@ -240,13 +233,8 @@ Result<AdminSession> SqliteAdminStore::findSession(const std::string& token_hash
                           "FROM admin_sessions WHERE token_hash = ?"));
     ResetOnExit reset(*stmt);
     stmt->bindText(1, token_hash);
-    const int rc = stmt->step();
-    if (rc == SQLITE_DONE) {
-      return Status::notFound("no such admin session");
-    }
-    if (rc != SQLITE_ROW) {
-      return sqliteError(session.db(), rc, "cannot read an admin session");
-    }
+    GW_RETURN_IF_ERROR(
+        stepOneRow(session, *stmt, "no such admin session", "cannot read an admin session"));
     found.token_hash = stmt->columnText(0);
     found.username = stmt->columnText(1);
     found.created_at = fromUnixMillis(stmt->columnInt(2));

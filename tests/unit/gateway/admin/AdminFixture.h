@@ -19,7 +19,8 @@ using std::chrono::seconds;
 inline constexpr const char* kAdminPassword = "admin pass phrase";
 inline constexpr const char* kOperatorPassword = "operator pass phrase";
 inline constexpr const char* kViewerPassword = "viewer pass phrase";
-inline constexpr const char* kPhi = "PID|1||SYN000101^^^DEMO_HOSP^MR||Testpatient^Alexa||19800214|F";
+inline constexpr const char* kPhi =
+    "PID|1||SYN000101^^^DEMO_HOSP^MR||Testpatient^Alexa||19800214|F";
 
 // The patient-message side the service uses: messages by event, dead-letter replay, the work
 // list. Everything else answers Unavailable (the service must not call it).

@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "gateway/admin/AdminHttpHandler.h"
-
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
+#include "gateway/admin/AdminHttpHandler.h"
 #include "tests/unit/gateway/admin/AdminFixture.h"
 
 namespace gw::admin {
@@ -13,8 +12,8 @@ class AdminHttpHandlerTest : public AdminFixture {
  protected:
   void SetUp() override {
     AdminFixture::SetUp();
-    handler_ = std::make_unique<AdminHttpHandler>(std::shared_ptr<AdminService>(
-        std::move(service_)));
+    handler_ =
+        std::make_unique<AdminHttpHandler>(std::shared_ptr<AdminService>(std::move(service_)));
   }
 
   http::HttpResponse call(const std::string& method, const std::string& path,
@@ -148,8 +147,7 @@ TEST_F(AdminHttpHandlerTest, ViewerGets403AndNoPhiOperatorWithReasonGetsThePaylo
 
 TEST_F(AdminHttpHandlerTest, ReplayConflictsWhenNotDead) {
   const std::string operator_token = tokenOf("olga", kOperatorPassword);
-  EXPECT_EQ(call("POST", "outbox/41/replay", R"({"reason":"fixed"})", operator_token).status,
-            200);
+  EXPECT_EQ(call("POST", "outbox/41/replay", R"({"reason":"fixed"})", operator_token).status, 200);
   const http::HttpResponse again =
       call("POST", "outbox/41/replay", R"({"reason":"fixed"})", operator_token);
   EXPECT_EQ(again.status, 409);
@@ -158,18 +156,18 @@ TEST_F(AdminHttpHandlerTest, ReplayConflictsWhenNotDead) {
 
 TEST_F(AdminHttpHandlerTest, UsersAndAuditVerify) {
   const std::string admin = tokenOf("alice", kAdminPassword);
-  const http::HttpResponse created = call(
-      "POST", "users", R"({"username":"bob","role":"operator","password":"bob pass phrase"})",
-      admin);
+  const http::HttpResponse created =
+      call("POST", "users", R"({"username":"bob","role":"operator","password":"bob pass phrase"})",
+           admin);
   EXPECT_EQ(created.status, 201) << created.body;
   EXPECT_EQ(call("POST", "users",
                  R"({"username":"bob","role":"operator","password":"bob pass phrase"})", admin)
                 .status,
             409);
-  EXPECT_EQ(call("POST", "users", R"({"username":"x","role":"root","password":"long password"})",
-                 admin)
-                .status,
-            400);
+  EXPECT_EQ(
+      call("POST", "users", R"({"username":"x","role":"root","password":"long password"})", admin)
+          .status,
+      400);
   const http::HttpResponse users = call("GET", "users", "", admin);
   ASSERT_EQ(users.status, 200);
   EXPECT_EQ(users.body.find("scrypt"), std::string::npos);  // no hashes

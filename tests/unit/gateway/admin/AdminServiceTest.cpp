@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "gateway/admin/AdminService.h"
-
 #include <gtest/gtest.h>
 #include <time.h>
 
 #include <cstdio>
 
+#include "gateway/admin/AdminService.h"
 #include "tests/unit/gateway/admin/AdminFixture.h"
 
 namespace gw::admin {
@@ -130,10 +129,9 @@ TEST_F(AdminServiceTest, UnknownTokensAreRefusedAndAudited) {
   const std::size_t before = admin_->audit().size();
   EXPECT_EQ(service_->authenticate("", "10.0.0.7", "GET messages").status().code(),
             StatusCode::PermissionDenied);
-  EXPECT_EQ(service_->authenticate(std::string(64, 'a'), "10.0.0.7", "GET messages")
-                .status()
-                .code(),
-            StatusCode::PermissionDenied);
+  EXPECT_EQ(
+      service_->authenticate(std::string(64, 'a'), "10.0.0.7", "GET messages").status().code(),
+      StatusCode::PermissionDenied);
   const std::vector<AuditEntry> audit = auditSince(before);
   ASSERT_EQ(audit.size(), 2u);
   EXPECT_EQ(audit[0].action, "admin_unauthenticated");
@@ -267,7 +265,8 @@ TEST_F(AdminServiceTest, EveryCallWritesOneAuditRecord) {
   one_record("denied", [&] { EXPECT_FALSE(service_->listUsers(victor).ok()); });
   one_record("users", [&] { EXPECT_TRUE(service_->listUsers(alice).ok()); });
   one_record("create", [&] {
-    EXPECT_TRUE(service_->createUser(alice, "carol", AdminRole::Viewer, "carol pass phrase").isOk());
+    EXPECT_TRUE(
+        service_->createUser(alice, "carol", AdminRole::Viewer, "carol pass phrase").isOk());
   });
   one_record("login", [&] { EXPECT_FALSE(service_->login("carol", "wrong one!", "x").ok()); });
   one_record("bad token", [&] { EXPECT_FALSE(service_->authenticate("zz", "x", "y").ok()); });
@@ -357,9 +356,10 @@ TEST_F(AdminServiceTest, EveryLoginCostsTheSameWork) {
   const double unknown = cpu_ms("nobody", "pat pass phrase 1");
   const double locked = cpu_ms("lockedlou", "pat pass phrase 1");
   const double disabled = cpu_ms("offoscar", "pat pass phrase 1");
-  std::printf("login CPU ms (median of 5): ok %.1f, wrong %.1f, unknown %.1f, locked %.1f, "
-              "disabled %.1f\n",
-              ok, wrong, unknown, locked, disabled);
+  std::printf(
+      "login CPU ms (median of 5): ok %.1f, wrong %.1f, unknown %.1f, locked %.1f, "
+      "disabled %.1f\n",
+      ok, wrong, unknown, locked, disabled);
   for (const double t : {wrong, unknown, locked, disabled}) {
     EXPECT_GT(t / ok, 0.5);  // a skipped KDF would be ~0.01
     EXPECT_LT(t / ok, 2.0);

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "gateway/crypto/PasswordHash.h"
-
 #include <gtest/gtest.h>
 
 #include <regex>
+
+#include "gateway/crypto/PasswordHash.h"
 
 namespace gw {
 namespace {
@@ -13,7 +13,8 @@ const PasswordHashParams kFast{10, 8, 1};
 TEST(PasswordHashTest, RoundTripsInAPhcString) {
   Result<std::string> hash = hashPassword("correct horse battery", kFast);
   ASSERT_TRUE(hash.ok()) << hash.status().toString();
-  EXPECT_TRUE(std::regex_match(*hash, std::regex(R"(\$scrypt\$ln=10,r=8,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43})")))
+  EXPECT_TRUE(std::regex_match(
+      *hash, std::regex(R"(\$scrypt\$ln=10,r=8,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43})")))
       << *hash;
   EXPECT_TRUE(*verifyPassword("correct horse battery", *hash));
   EXPECT_FALSE(*verifyPassword("correct horse batterY", *hash));

@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "gateway/store/sqlite/SqliteAdminStore.h"
-
 #include <gtest/gtest.h>
 
 #include <thread>
 
+#include "gateway/store/sqlite/SqliteAdminStore.h"
 #include "tests/support/ManualClock.h"
 #include "tests/support/TestSupport.h"
 
@@ -95,14 +94,14 @@ TEST_F(SqliteAdminStoreTest, CountsFailedLoginsAndLocksAtTheLimit) {
   EXPECT_TRUE(third->locked_now);
   EXPECT_EQ(admin_->findUser("bob")->locked_until, until);
   // While locked, more failures count but do not move the lock.
-  Result<FailedLogin> fourth = admin_->recordFailedLogin("bob", 3, until + seconds(60),
-                                                         audit("login_failed"));
+  Result<FailedLogin> fourth =
+      admin_->recordFailedLogin("bob", 3, until + seconds(60), audit("login_failed"));
   EXPECT_FALSE(fourth->locked_now);
   EXPECT_EQ(admin_->findUser("bob")->locked_until, until);
   // Once the lock ran out, counting starts again.
   clock_->advance(seconds(601));
-  Result<FailedLogin> later = admin_->recordFailedLogin("bob", 3, clock_->now() + seconds(600),
-                                                        audit("login_failed"));
+  Result<FailedLogin> later =
+      admin_->recordFailedLogin("bob", 3, clock_->now() + seconds(600), audit("login_failed"));
   EXPECT_EQ(later->failed_logins, 1);
   EXPECT_EQ(admin_->findUser("bob")->locked_until, SystemTime());
   const std::vector<std::string> a = actions();
@@ -123,10 +122,10 @@ TEST_F(SqliteAdminStoreTest, ConcurrentFailuresAreAllCounted) {
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([&] {
       for (int j = 0; j < 5; ++j) {
-        ASSERT_TRUE(admin_
-                        ->recordFailedLogin("bob", 1000, clock_->now() + seconds(1),
-                                            audit("login_failed"))
-                        .ok());
+        ASSERT_TRUE(
+            admin_
+                ->recordFailedLogin("bob", 1000, clock_->now() + seconds(1), audit("login_failed"))
+                .ok());
       }
     });
   }
@@ -138,8 +137,7 @@ TEST_F(SqliteAdminStoreTest, ConcurrentFailuresAreAllCounted) {
 
 TEST_F(SqliteAdminStoreTest, LoginResetsTheCountAndStoresTheSession) {
   ASSERT_TRUE(admin_->createUser(user("bob"), audit("created")).isOk());
-  ASSERT_TRUE(
-      admin_->recordFailedLogin("bob", 5, clock_->now(), audit("login_failed")).ok());
+  ASSERT_TRUE(admin_->recordFailedLogin("bob", 5, clock_->now(), audit("login_failed")).ok());
   ASSERT_TRUE(admin_->recordLogin(session("h1", "bob"), audit("login")).isOk());
   EXPECT_EQ(admin_->findUser("bob")->failed_logins, 0);
   Result<AdminSession> found = admin_->findSession("h1");
@@ -153,8 +151,7 @@ TEST_F(SqliteAdminStoreTest, LoginResetsTheCountAndStoresTheSession) {
             StatusCode::NotFound);
   ASSERT_TRUE(admin_->deleteSession("h1", audit("logout")).isOk());
   EXPECT_EQ(admin_->findSession("h1").status().code(), StatusCode::NotFound);
-  EXPECT_EQ(actions(),
-            (std::vector<std::string>{"created", "login_failed", "login", "logout"}));
+  EXPECT_EQ(actions(), (std::vector<std::string>{"created", "login_failed", "login", "logout"}));
 }
 
 TEST_F(SqliteAdminStoreTest, PasswordRoleOrDisableChangesEndSessions) {

@@ -213,6 +213,9 @@ Result<LoginResult> AdminService::login(const std::string& username, const std::
   audit.outcome = "ok";
   audit.reason = "";
   GW_RETURN_IF_ERROR(admin_->recordLogin(session, audit));
+  // Sessions nobody presented again since they lapsed; a failure here only delays the cleanup.
+  (void)admin_->purgeExpiredSessions(now - std::chrono::seconds(settings_.session_max_seconds),
+                                     now - std::chrono::seconds(settings_.session_idle_seconds));
   LoginResult result;
   result.token = std::move(token);
   result.role = user->role;

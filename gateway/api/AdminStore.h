@@ -86,6 +86,11 @@ class AdminStore {
   virtual Status touchSession(const std::string& token_hash, SystemTime at) = 0;
   virtual Status deleteSession(const std::string& token_hash, const AuditEntry& audit) = 0;
 
+  // Deletes sessions created before `created_before` or idle since before `seen_before` (they
+  // can no longer authenticate; bookkeeping, no audit record). Returns how many.
+  virtual Result<std::int64_t> purgeExpiredSessions(SystemTime created_before,
+                                                    SystemTime seen_before) = 0;
+
   // A standalone audit record for a call that changes nothing (a search, a denied request).
   virtual Status appendAudit(const AuditEntry& audit) = 0;
 };

@@ -166,6 +166,22 @@ Status InMemoryAdminStore::deleteSession(const std::string& token_hash, const Au
   return Status::ok();
 }
 
+Result<std::int64_t> InMemoryAdminStore::purgeExpiredSessions(SystemTime created_before,
+                                                              SystemTime seen_before) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (failing()) {
+    return Status::unavailable("store unavailable (test)");
+  }
+  std::int64_t purged = 0;
+  for (auto s = sessions_.begin(); s != sessions_.end();) {
+    const bool expired =
+        s->second.created_at < created_before || s->second.last_seen_at < seen_before;
+    purged += expired ? 1 : 0;
+    s = expired ? sessions_.erase(s) : std::next(s);
+  }
+  return purged;
+}
+
 Status InMemoryAdminStore::appendAudit(const AuditEntry& audit) {
   std::lock_guard<std::mutex> lock(mu_);
   if (failing()) {

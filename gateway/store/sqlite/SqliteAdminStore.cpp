@@ -269,6 +269,24 @@ Status SqliteAdminStore::deleteSession(const std::string& token_hash, const Audi
   });
 }
 
+Result<std::int64_t> SqliteAdminStore::purgeExpiredSessions(SystemTime created_before,
+                                                            SystemTime seen_before) {
+  std::int64_t purged = 0;
+  const Status done = store_->write([&](SqliteSession& session) -> Status {
+    GW_ASSIGN_OR_RETURN(Statement * stmt,
+                        session.statement("DELETE FROM admin_sessions WHERE created_at < ? OR "
+                                          "last_seen_at < ?"));
+    ResetOnExit reset(*stmt);
+    stmt->bindInt(1, toUnixMillis(created_before));
+    stmt->bindInt(2, toUnixMillis(seen_before));
+    GW_RETURN_IF_ERROR(stepDone(session, *stmt, "cannot purge admin sessions"));
+    purged = sqlite3_changes(session.db());
+    return Status::ok();
+  });
+  GW_RETURN_IF_ERROR(done);
+  return purged;
+}
+
 Status SqliteAdminStore::appendAudit(const AuditEntry& audit) {
   return store_->write([&](SqliteSession& session) { return session.appendAudit(audit); });
 }

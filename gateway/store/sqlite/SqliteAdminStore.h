@@ -25,6 +25,8 @@ class SqliteAdminStore final : public AdminStore {
   Result<AdminSession> findSession(const std::string& token_hash) override;
   Status touchSession(const std::string& token_hash, SystemTime at) override;
   Status deleteSession(const std::string& token_hash, const AuditEntry& audit) override;
+  Result<std::int64_t> purgeExpiredSessions(SystemTime created_before,
+                                            SystemTime seen_before) override;
   Status appendAudit(const AuditEntry& audit) override;
 
  private:

@@ -113,6 +113,15 @@ TEST_F(AdminServiceTest, SessionEndsWhenIdle) {
   EXPECT_EQ(admin_->sessionCount(), 0u);
 }
 
+TEST_F(AdminServiceTest, ALoginPurgesLapsedSessions) {
+  ASSERT_TRUE(service_->login("victor", kViewerPassword, "10.0.0.5").ok());
+  ASSERT_TRUE(service_->login("olga", kOperatorPassword, "10.0.0.5").ok());
+  EXPECT_EQ(admin_->sessionCount(), 2u);
+  clock_->advance(seconds(301));  // both idle past session_idle_seconds
+  ASSERT_TRUE(service_->login("alice", kAdminPassword, "10.0.0.5").ok());
+  EXPECT_EQ(admin_->sessionCount(), 1u);
+}
+
 TEST_F(AdminServiceTest, SessionEndsAtItsMaximumAgeEvenWhenBusy) {
   Result<LoginResult> result = service_->login("victor", kViewerPassword, "10.0.0.5");
   ASSERT_TRUE(result.ok());

@@ -154,6 +154,23 @@ TEST_F(SqliteAdminStoreTest, LoginResetsTheCountAndStoresTheSession) {
   EXPECT_EQ(actions(), (std::vector<std::string>{"created", "login_failed", "login", "logout"}));
 }
 
+TEST_F(SqliteAdminStoreTest, PurgesSessionsPastEitherLimit) {
+  ASSERT_TRUE(admin_->createUser(user("bob"), audit("created")).isOk());
+  ASSERT_TRUE(admin_->recordLogin(session("old", "bob"), audit("login")).isOk());
+  clock_->advance(seconds(100));
+  ASSERT_TRUE(admin_->recordLogin(session("idle", "bob"), audit("login")).isOk());
+  clock_->advance(seconds(100));
+  ASSERT_TRUE(admin_->recordLogin(session("live", "bob"), audit("login")).isOk());
+  ASSERT_TRUE(admin_->touchSession("old", clock_->now()).isOk());  // busy but too old
+  Result<std::int64_t> purged =
+      admin_->purgeExpiredSessions(clock_->now() - seconds(150), clock_->now() - seconds(50));
+  ASSERT_TRUE(purged.ok());
+  EXPECT_EQ(*purged, 2);
+  EXPECT_FALSE(admin_->findSession("old").ok());
+  EXPECT_FALSE(admin_->findSession("idle").ok());
+  EXPECT_TRUE(admin_->findSession("live").ok());
+}
+
 TEST_F(SqliteAdminStoreTest, PasswordRoleOrDisableChangesEndSessions) {
   ASSERT_TRUE(admin_->createUser(user("bob"), audit("created")).isOk());
   ASSERT_TRUE(admin_->createUser(user("carol"), audit("created")).isOk());

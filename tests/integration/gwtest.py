@@ -35,7 +35,7 @@ def midday_zone():
     return "Etc/UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"  # Etc/GMT-5 is UTC+5
 
 
-def wait_until(predicate, what, timeout=60):
+def wait_until(predicate, what, timeout=30):
     """The predicate's first truthy value, polled every 0.1 s; AssertionError after `timeout`."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

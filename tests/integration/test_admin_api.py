@@ -278,7 +278,7 @@ class AdminApiTest(unittest.TestCase):
             status, out, _, _ = self.api.call("GET", f"outbox?event_id={event_id}&state=dead",
                                               token=viewer)
             return out["patient_messages"] if status == 200 else None
-        dead_messages = wait_until(dead, "a dead letter")
+        dead_messages = wait_until(dead, "a dead letter", timeout=60)
         message_id = dead_messages[0]["id"]
         self.assertEqual(self.api.call("POST", f"outbox/{message_id}/replay",
                                        {"reason": "smtp fixed"}, token=viewer)[0], 403)

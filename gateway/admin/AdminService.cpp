@@ -223,18 +223,23 @@ Result<LoginResult> AdminService::login(const std::string& username, const std::
   return result;
 }
 
+Status AdminService::unauthenticated(const std::string& actor, const std::string& source,
+                                     std::string_view action, const std::string& why) {
+  AuditEntry audit;
+  audit.actor = actor;
+  audit.action = "admin_unauthenticated";
+  audit.object = std::string(action);
+  audit.outcome = "permission_denied";
+  audit.source = source;
+  audit.reason = why;
+  GW_RETURN_IF_ERROR(admin_->appendAudit(audit));
+  return Status::permissionDenied("authentication required");
+}
+
 Result<Principal> AdminService::authenticate(const std::string& token, const std::string& source,
                                              std::string_view action) {
-  const auto denied = [&](const std::string& actor, const std::string& why) -> Status {
-    AuditEntry audit;
-    audit.actor = actor;
-    audit.action = "admin_unauthenticated";
-    audit.object = std::string(action);
-    audit.outcome = "permission_denied";
-    audit.source = source;
-    audit.reason = why;
-    GW_RETURN_IF_ERROR(admin_->appendAudit(audit));
-    return Status::permissionDenied("authentication required");
+  const auto denied = [&](const std::string& actor, const std::string& why) {
+    return unauthenticated(actor, source, action, why);
   };
   if (token.empty()) {
     return denied("anonymous", "no bearer token");
@@ -285,16 +290,8 @@ Result<Principal> AdminService::authenticate(const std::string& token, const std
 Result<Principal> AdminService::authenticateCertificate(const std::string& common_name,
                                                         const std::string& source,
                                                         std::string_view action) {
-  const auto denied = [&](const std::string& why) -> Status {
-    AuditEntry audit;
-    audit.actor = "anonymous";
-    audit.action = "admin_unauthenticated";
-    audit.object = std::string(action);
-    audit.outcome = "permission_denied";
-    audit.source = source;
-    audit.reason = why;
-    GW_RETURN_IF_ERROR(admin_->appendAudit(audit));
-    return Status::permissionDenied("authentication required");
+  const auto denied = [&](const std::string& why) {
+    return unauthenticated("anonymous", source, action, why);
   };
   if (!settings_.client_certificate_login) {
     return denied("client certificate login is off");

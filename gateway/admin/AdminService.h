@@ -158,6 +158,9 @@ class AdminService {
   Status auditFailure(const Principal& who, std::string_view action, const std::string& object,
                       const Status& result, const std::string& reason = "");
   OperatorContext context(const Principal& who, const std::string& reason) const;
+  // Audits a refused request ("admin_unauthenticated") and answers PermissionDenied.
+  Status unauthenticated(const std::string& actor, const std::string& source,
+                         std::string_view action, const std::string& why);
 
   const AdminSettings settings_;
   const AdminStorePtr admin_;

@@ -684,7 +684,7 @@ HttpResponse AdminHttpHandler::route(const HttpRequest& request) {
         return okJson([&](Writer& w) {
           w.Key("users");
           w.StartArray();
-          const SystemTime now = std::chrono::system_clock::now();
+          const SystemTime now = service_->now();
           for (const AdminUser& u : *users) {
             writeUser(w, u, now);
           }

@@ -92,6 +92,8 @@ class AdminService {
                                                       AdminHooks hooks);
 
   const AdminSettings& settings() const { return settings_; }
+  // The service clock's time (whether an account is locked now, in answers).
+  SystemTime now() const { return clock_->now(); }
 
   // Counts one login attempt from `source` in the current minute; false (audited
   // "admin_login_throttled") once more than login_attempts_per_minute came from there: the

@@ -126,11 +126,14 @@ class AdminApiTest(unittest.TestCase):
     def tearDownClass(cls):
         if cls.proc.poll() is None:
             cls.proc.terminate()
-        cls.proc.wait(timeout=60)
+        rc = cls.proc.wait(timeout=60)
         cls.reader.join(timeout=10)
         cls.proc.stdout.close()
         cls.log.close()
+        log = cls.read_log()
         shutil.rmtree(cls.dir, ignore_errors=True)
+        assert rc == 0, "gateway did not stop cleanly: " + log[-3000:]
+        assert "ERROR: AddressSanitizer" not in log and "runtime error:" not in log, log[-3000:]
 
     @classmethod
     def read_log(cls):

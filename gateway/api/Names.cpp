@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "gateway/api/AdminStore.h"
 #include "gateway/api/InboundEvent.h"
 #include "gateway/api/Store.h"
 
@@ -16,6 +17,24 @@ std::string_view inboundStateName(InboundState state) {
     case InboundState::Ignored: return "ignored";
   }
   return "unknown";
+}
+
+std::string_view adminRoleName(AdminRole role) {
+  switch (role) {
+    case AdminRole::Viewer: return "viewer";
+    case AdminRole::Operator: return "operator";
+    case AdminRole::Admin: return "admin";
+  }
+  return "viewer";
+}
+
+std::optional<AdminRole> parseAdminRole(std::string_view name) {
+  for (const AdminRole role : {AdminRole::Viewer, AdminRole::Operator, AdminRole::Admin}) {
+    if (adminRoleName(role) == name) {
+      return role;
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace gw

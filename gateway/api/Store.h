@@ -52,6 +52,8 @@ struct InboundEventRecord : InboundEventMetadata {
 struct InboundQuery {
   std::optional<std::string> control_id;
   std::optional<InboundState> state;
+  std::optional<SystemTime> received_from;    // received_at >= this
+  std::optional<SystemTime> received_before;  // received_at < this
   std::int64_t after_id = 0;         // keyset pagination: ids greater than this
   std::size_t limit = 1000;
 };

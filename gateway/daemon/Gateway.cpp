@@ -18,6 +18,9 @@
 #include "adapters/outbound/secure_inbox/InboxChannel.h"
 #include "adapters/outbound/secure_inbox/InboxPages.h"
 #include "adapters/outbound/secure_inbox/InboxService.h"
+#include "gateway/admin/AdminHttpHandler.h"
+#include "gateway/admin/AdminService.h"
+#include "gateway/admin/AuditVerify.h"
 #include "gateway/crypto/EnvelopeCipher.h"
 #include "gateway/crypto/KeyRing.h"
 #include "gateway/crypto/SecretFile.h"
@@ -25,6 +28,7 @@
 #include "gateway/pipeline/EngineMapper.h"
 #include "gateway/pipeline/InboxHttpHandler.h"
 #include "gateway/pipeline/ReplyHandler.h"
+#include "gateway/store/sqlite/SqliteAdminStore.h"
 #include "gateway/store/sqlite/SqliteInboxStore.h"
 #include "gateway/store/sqlite/SqliteMessageStore.h"
 #include "gateway/store/sqlite/SqlitePatientStore.h"
@@ -116,8 +120,9 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const GatewayConfig& config, Cl
   if (!audit_log.ok()) {
     return audit_log.status().withContext("audit");
   }
+  gateway->audit_log_ = std::move(audit_log).value();
   gateway->checkpointer_ = std::make_unique<AuditCheckpointer>(
-      std::move(audit_log).value(), std::chrono::seconds(config.audit.checkpoint_interval_seconds),
+      gateway->audit_log_, std::chrono::seconds(config.audit.checkpoint_interval_seconds),
       [](const Status& status, const std::optional<AuditCheckpoint>& written) {
         if (!status.isOk()) {
           poco_error(logger(), "audit checkpoint not written: " + status.toString());
@@ -160,7 +165,41 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const GatewayConfig& config, Cl
     gateway->fhir_adapter_ = std::move(fhir).value();
   }
   GW_RETURN_IF_ERROR(gateway->createPipeline(config, cipher));
+  GW_RETURN_IF_ERROR(gateway->createAdmin(config, cipher));
   return gateway;
+}
+
+Status Gateway::createAdmin(const GatewayConfig& config, const PayloadCipherPtr& cipher) {
+  if (!config.admin.enabled) {
+    return Status::ok();
+  }
+  auto sqlite = std::dynamic_pointer_cast<SqliteStore>(store_);
+  if (!sqlite) {
+    return Status::internal("the configured store has no admin tables");
+  }
+  admin::AdminHooks hooks;
+  hooks.reload_config = [this](const OperatorContext& who) { return reloadMappings(who); };
+  hooks.rotate_keys = [key_file = config.keys.key_file] { return KeyRing::appendNewKey(key_file); };
+  hooks.verify_audit = [log = audit_log_] { return admin::verifyAuditLog(*log); };
+  Result<std::unique_ptr<admin::AdminService>> service =
+      admin::AdminService::create(config.admin, std::make_shared<SqliteAdminStore>(sqlite), store_,
+                                  messages_, cipher, clock_, std::move(hooks));
+  if (!service.ok()) {
+    return service.status().withContext("admin");
+  }
+  admin_service_ = std::move(service).value();
+  auto handler = std::make_shared<admin::AdminHttpHandler>(admin_service_);
+  if (!web_server_) {
+    Result<std::unique_ptr<http::HttpServer>> server =
+        http::HttpServer::create("web", config.web.server);
+    if (!server.ok()) {
+      return server.status().withContext("web");
+    }
+    web_server_ = std::move(server).value();
+  }
+  web_server_->mount(handler->mountPrefix(), *handler);
+  admin_handler_ = std::move(handler);
+  return Status::ok();
 }
 
 Status Gateway::createPipeline(const GatewayConfig& config, const PayloadCipherPtr& cipher) {
@@ -250,10 +289,11 @@ Status Gateway::createPipeline(const GatewayConfig& config, const PayloadCipherP
   return Status::ok();
 }
 
-Status Gateway::reloadMappings() {
+Status Gateway::reloadMappings(const OperatorContext& who) {
   if (!mapper_) {
     return Status::failedPrecondition("mappings are not enabled in the configuration");
   }
+  std::lock_guard<std::mutex> lock(reload_mu_);
   Result<std::shared_ptr<const mapping::MappingSet>> set =
       loadMappings(pipeline_settings_.mappings);
   if (!set.ok()) {
@@ -263,8 +303,9 @@ Status Gateway::reloadMappings() {
   mapper_->setMapper(std::make_shared<EngineEventMapper>(std::move(set).value(), clock_,
                                                          pseudonym_key_, policy_state_));
   poco_information(logger(), "mappings reloaded: " + std::to_string(count) + " mappings");
-  (void)store_->appendAudit({SystemTime(), "operator:signal", "config_reloaded", "mappings", "ok",
-                             "", std::to_string(count) + " mappings loaded"});
+  const std::string loaded = std::to_string(count) + " mappings loaded";
+  (void)store_->appendAudit({SystemTime(), who.actor, "config_reloaded", "mappings", "ok",
+                             who.source, who.reason.empty() ? loaded : who.reason + "; " + loaded});
   return Status::ok();
 }
 
@@ -476,8 +517,14 @@ int runGateway(const std::string& config_path) {
     std::cout << "gateway: MLLP listener \"" << name << "\" listening on " << address << std::endl;
   }
   if (const std::string web = (*gateway)->webAddress(); !web.empty()) {
-    std::cout << "gateway: secure inbox listening on " << web
-              << config.outbound.secure_inbox.path_prefix << std::endl;
+    if (config.outbound.secure_inbox_enabled) {
+      std::cout << "gateway: secure inbox listening on " << web
+                << config.outbound.secure_inbox.path_prefix << std::endl;
+    }
+    if ((*gateway)->adminEnabled()) {
+      std::cout << "gateway: admin API listening on " << web << config.admin.path_prefix
+                << std::endl;
+    }
   }
   if (const std::string fhir = (*gateway)->fhirAddress(); !fhir.empty()) {
     std::cout << "gateway: FHIR server \"" << config.fhir.name << "\" listening on " << fhir

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "gateway/core/Housekeeping.h"
 #include "gateway/core/Intake.h"
 #include "gateway/core/MapperService.h"
+#include "gateway/core/OperatorActions.h"
 #include "gateway/daemon/GatewayConfig.h"
 #include "gateway/http/HttpServer.h"
 #include "gateway/mapping/PolicyState.h"
@@ -26,6 +28,9 @@
 namespace gw {
 namespace inbox {
 class InboxService;
+}
+namespace admin {
+class AdminService;
 }
 
 // Opens (or, when the config allows, creates) the key file and returns the payload cipher.
@@ -60,11 +65,14 @@ class Gateway {
   IntakeStats intakeStats() const { return intake_->stats(); }
   // Bound "host:port" of the FHIR server, "" when inbound.fhir is disabled.
   std::string fhirAddress() const;
-  // Bound "host:port" of the patient web server (secure inbox), "" when it is not served.
+  // Bound "host:port" of the web server (secure inbox, admin API), "" when it is not served.
   std::string webAddress() const;
-  // SIGHUP: loads the mapping files again; on any error the running set stays and the errors are
-  // returned (file:line:col lines). Connections are not touched.
-  Status reloadMappings();
+  // True when the admin API is mounted on the web server.
+  bool adminEnabled() const { return admin_handler_ != nullptr; }
+  // SIGHUP (and the admin API's config reload): loads the mapping files again; on any error the
+  // running set stays and the errors are returned (file:line:col lines). Connections are not
+  // touched. Success is audited "config_reloaded" with `who`.
+  Status reloadMappings(const OperatorContext& who = {"operator:signal", "", ""});
   MapperStats mapperStats() const;
   DeliveryStats deliveryStats() const;
   HousekeepingStats housekeepingStats() const;
@@ -73,10 +81,12 @@ class Gateway {
  private:
   Gateway() = default;
   Status createPipeline(const GatewayConfig& config, const PayloadCipherPtr& cipher);
+  Status createAdmin(const GatewayConfig& config, const PayloadCipherPtr& cipher);
 
   ClockPtr clock_;
   StorePtr store_;
   std::shared_ptr<Intake> intake_;
+  std::shared_ptr<AuditLog> audit_log_;
   std::unique_ptr<AuditCheckpointer> checkpointer_;
   std::unique_ptr<AtnaSink> atna_sink_;  // null unless audit.atna.enabled
   std::vector<InboundAdapterPtr> adapters_;
@@ -101,7 +111,10 @@ class Gateway {
   std::shared_ptr<inbox::InboxService> inbox_service_;
   std::shared_ptr<http::HttpHandler> inbox_handler_;  // outlives web_server_ (declared first)
   std::shared_ptr<http::HttpHandler> reply_webhook_;  // likewise
+  std::shared_ptr<admin::AdminService> admin_service_;
+  std::shared_ptr<http::HttpHandler> admin_handler_;  // outlives web_server_ (declared first)
   std::unique_ptr<http::HttpServer> web_server_;
+  std::mutex reload_mu_;  // one reload at a time (SIGHUP and the admin API)
   bool stopped_ = false;
 };
 

@@ -175,6 +175,34 @@ bool loadGatewayConfig(const std::string& path, GatewayConfig& config, std::stri
     http::readHttpServerSettings(r, *web, config.web.server);
     r.finish();
   }
+  if (const ConfigNode* admin = top.object("admin")) {
+    admin::readAdminSettings(*admin, errors, config.admin);
+    if (config.admin.enabled) {
+      // Passwords and session tokens travel in every request: TLS, or loopback (a local proxy).
+      const http::HttpServerSettings& web = config.web.server;
+      if (!web.tls.enabled && !(web.allow_plain_http && http::isLoopbackHost(web.host))) {
+        errors.add(admin->position(),
+                   "admin.enabled needs TLS on the web server (web.tls) or a plain-HTTP web "
+                   "server on a loopback host with web.allow_plain_http");
+      }
+      if (config.admin.client_certificate_login && (!web.tls.enabled || web.tls.ca.empty())) {
+        errors.add(admin->position(),
+                   "admin.client_certificate_login needs web.tls with a \"ca\" that client "
+                   "certificates chain to");
+      }
+      const auto trimmed = [](std::string p) {
+        while (p.size() > 1 && p.back() == '/') {
+          p.pop_back();
+        }
+        return p;
+      };
+      if (config.outbound.secure_inbox_enabled &&
+          trimmed(config.admin.path_prefix) == trimmed(config.outbound.secure_inbox.path_prefix)) {
+        errors.add(admin->position(), "admin.path_prefix \"" + config.admin.path_prefix +
+                                          "\" is the secure inbox's path_prefix too");
+      }
+    }
+  }
   top.finish();
 
   if (config.mllp.empty() && !config.fhir.enabled && errors.empty()) {

@@ -9,6 +9,7 @@
 #include "adapters/outbound/email/EmailSettings.h"
 #include "adapters/outbound/messaging_api/MessagingApiSettings.h"
 #include "adapters/outbound/secure_inbox/InboxSettings.h"
+#include "gateway/admin/AdminSettings.h"
 #include "gateway/api/ConfigNode.h"
 #include "gateway/audit/AtnaSink.h"
 #include "gateway/daemon/PipelineConfig.h"
@@ -60,7 +61,7 @@ struct OutboundSettings {
   InboxSettings secure_inbox;
 };
 
-// The patient-facing web server ("web"): the secure inbox pages are mounted on it.
+// The web server ("web"): the secure inbox pages and the admin API are mounted on it.
 struct WebSettings {
   WebSettings() { server.port = 8444; }
   http::HttpServerSettings server;
@@ -80,6 +81,8 @@ struct GatewayConfig {
   WebSettings web;
   // FHIR R4 intake over HTTPS ("inbound.fhir"); off unless enabled.
   FhirSettings fhir;
+  // Operator admin API ("admin"), on the web server; off unless enabled.
+  admin::AdminSettings admin;
 };
 
 // Parses and validates the file, reporting every error at once ("file:line:col: error: ..."

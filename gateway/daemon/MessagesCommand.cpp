@@ -7,6 +7,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "gateway/core/OperatorActions.h"
 #include "gateway/daemon/Gateway.h"
 #include "gateway/daemon/GatewayConfig.h"
 #include "gateway/store/sqlite/SqliteFhirClientState.h"
@@ -17,16 +18,7 @@ namespace gw {
 namespace {
 
 std::string isoTime(SystemTime t) {
-  const auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-  const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
-  std::snprintf(out, sizeof(out), "%s.%03dZ", buffer, static_cast<int>(ms % 1000));
-  return out;
+  return formatIsoTime(t);
 }
 
 // Keeps TSV rows one line each whatever a sender put in a header field.
@@ -37,16 +29,6 @@ std::string tsvSafe(std::string value) {
     }
   }
   return value;
-}
-
-std::optional<InboundState> parseState(const std::string& name) {
-  for (InboundState s :
-       {InboundState::Received, InboundState::Mapped, InboundState::Held, InboundState::Ignored}) {
-    if (inboundStateName(s) == name) {
-      return s;
-    }
-  }
-  return std::nullopt;
 }
 
 Result<StorePtr> openFromConfig(const std::string& path, GatewayConfig& config) {
@@ -70,7 +52,7 @@ int listMessages(const MessagesListOptions& options) {
   InboundQuery query;
   query.control_id = options.control_id;
   if (options.state) {
-    query.state = parseState(*options.state);
+    query.state = parseInboundState(*options.state);
     if (!query.state) {
       std::cerr << "messages: unknown state \"" << *options.state
                 << "\" (received, mapped, held, ignored)\n";
@@ -155,22 +137,10 @@ int showMessage(const MessagesShowOptions& options) {
     std::cerr << "messages: " << cipher.status().toString() << "\n";
     return 1;
   }
-  AuditEntry audit;
-  audit.time = std::chrono::system_clock::now();
-  audit.actor = "operator:" + options.actor;
-  audit.action = "viewed_payload";
-  audit.object = "inbound_event:" + std::to_string(r.id);
-  audit.outcome = "ok";
-  audit.source = "cli";
-  audit.reason = options.reason;
-  Result<std::string> sealed = (*store)->readSealedPayload(r.id, audit);
-  if (!sealed.ok()) {
-    std::cerr << "messages: " << sealed.status().toString() << "\n";
-    return 1;
-  }
-  Result<std::string> plain = (*cipher)->open(*sealed, r.dedupe_key);
+  Result<std::string> plain =
+      viewEventPayload(**store, **cipher, r, {"operator:" + options.actor, "cli", options.reason});
   if (!plain.ok()) {
-    std::cerr << "messages: cannot decrypt: " << plain.status().toString() << "\n";
+    std::cerr << "messages: " << plain.status().toString() << "\n";
     return 1;
   }
   std::string text = *plain;
@@ -279,15 +249,8 @@ int replayMessage(const MessagesReplayOptions& options) {
   if (!store.ok()) {
     return failWith(store.status());
   }
-  AuditEntry audit;
-  audit.actor = "operator:" + options.actor;
-  audit.action = "replayed";
-  audit.object = "patient_message:" + std::to_string(options.id);
-  audit.outcome = "ok";
-  audit.source = "cli";
-  audit.reason = options.reason;
-  const Status replayed = (*store)->transitionMessage(
-      {options.id, {MessageState::Dead}, MessageState::Pending, "replayed by an operator"}, audit);
+  const Status replayed =
+      replayDeadMessage(**store, options.id, {"operator:" + options.actor, "cli", options.reason});
   if (!replayed.isOk()) {
     return failWith(replayed);
   }
@@ -330,14 +293,7 @@ int closeWork(const std::string& config_path, std::int64_t id, const std::string
   if (!store.ok()) {
     return failWith(store.status());
   }
-  AuditEntry audit;
-  audit.actor = "operator:" + actor;
-  audit.action = "work_done";
-  audit.object = "work_item:" + std::to_string(id);
-  audit.outcome = "ok";
-  audit.source = "cli";
-  audit.reason = reason;
-  const Status closed = (*store)->closeWorkItem(id, audit);
+  const Status closed = completeWorkItem(**store, id, {"operator:" + actor, "cli", reason});
   if (!closed.isOk()) {
     return failWith(closed);
   }

@@ -12,6 +12,7 @@
 #include "gateway/daemon/MessagesCommand.h"
 #include "gateway/daemon/EhrSimulator.h"
 #include "gateway/daemon/MllpClient.h"
+#include "gateway/daemon/UsersCommand.h"
 
 namespace {
 
@@ -169,6 +170,16 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{100000}));
 
+  CLI::App* users = app.add_subcommand("users", "Admin API accounts");
+  users->require_subcommand(1);
+  gw::UsersAddOptions users_add_options;
+  CLI::App* users_add = users->add_subcommand(
+      "add", "Create an admin API account (password from the terminal without echo, or stdin)");
+  users_add->add_option("-c,--config", config_path, "Config file")->capture_default_str();
+  users_add->add_option("--username", users_add_options.username, "Account name")->required();
+  users_add->add_option("--role", users_add_options.role, "viewer, operator or admin")
+      ->capture_default_str()->check(CLI::IsMember({"viewer", "operator", "admin"}));
+
   gw::MappingTestOptions mapping_options;
   CLI::App* mapping = app.add_subcommand("mapping", "Mapping tools");
   mapping->require_subcommand(1);
@@ -239,6 +250,11 @@ int main(int argc, char** argv) {
   }
   if (*mapping_test) {
     return gw::mappingTest(mapping_options);
+  }
+  if (*users_add) {
+    users_add_options.config_path = config_path;
+    users_add_options.actor = currentUser();
+    return gw::addUser(users_add_options);
   }
   if (*rotate) {
     return gw::rotateKeys(config_path, currentUser());

@@ -233,6 +233,15 @@ const std::string* HttpRequest::queryParam(std::string_view name) const {
   return nullptr;
 }
 
+std::string peerHost(const std::string& peer) {
+  if (!peer.empty() && peer.front() == '[') {
+    const std::size_t close = peer.find(']');
+    return close == std::string::npos ? peer : peer.substr(1, close - 1);
+  }
+  const std::size_t colon = peer.rfind(':');
+  return colon == std::string::npos ? peer : peer.substr(0, colon);
+}
+
 HttpResponse plainText(int status, std::string_view reason) {
   HttpResponse response;
   response.status = status;

@@ -152,6 +152,9 @@ inline bool plainHttpAllowed(const HttpServerSettings& s);
 // True for 127.0.0.0/8, ::1 and "localhost".
 bool isLoopbackHost(std::string_view host);
 
+// The address part of a peer "ip:port" or "[v6]:port" (HttpRequest::peer).
+std::string peerHost(const std::string& peer);
+
 inline bool plainHttpAllowed(const HttpServerSettings& s) {
   return s.tls.enabled || (s.allow_plain_http && isLoopbackHost(s.host));
 }

@@ -32,23 +32,13 @@ std::string cookieValue(std::string_view header, std::string_view name) {
   return "";
 }
 
-// "ip:port" or "[v6]:port" -> the address.
-std::string hostOf(const std::string& peer) {
-  if (!peer.empty() && peer.front() == '[') {
-    const std::size_t close = peer.find(']');
-    return close == std::string::npos ? peer : peer.substr(1, close - 1);
-  }
-  const std::size_t colon = peer.rfind(':');
-  return colon == std::string::npos ? peer : peer.substr(0, colon);
-}
-
 }  // namespace
 
 inbox::WebRequest InboxHttpHandler::toWebRequest(const http::HttpRequest& request) const {
   inbox::WebRequest web;
   web.method = request.method;
   web.path = request.path;
-  web.client_ip = hostOf(request.peer);
+  web.client_ip = http::peerHost(request.peer);
   web.session_cookie = cookieValue(request.header("cookie"), inbox::InboxPages::kCookieName);
   if (web.method != "POST") {
     return web;

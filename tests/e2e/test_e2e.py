@@ -8,7 +8,6 @@ release by an hour, shows that an A13 before delivery means no mail leaves.
 Run by ctest (label e2e) with /usr/bin/python3 from tests/e2e; needs GW_BINARY and, for the
 browser part, node with playwright-core installed here (npm ci) and /usr/bin/chromium (the
 browser test is skipped with a message without it)."""
-import datetime
 import email
 import json
 import os
@@ -24,6 +23,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
+from gwtest import midday_zone, wait_until  # noqa: E402
 from test_email_support import Pki, SmtpServer  # noqa: E402
 
 GATEWAY = os.environ.get("GW_BINARY", "build-dev/bin/gateway")
@@ -64,29 +64,8 @@ def phi_markers(patient):
             "J18"]
 
 
-def midday_zone():
-    """A fixed-offset IANA zone where it is now about noon, so the shipped mappings' quiet hours
-    (21:00-08:00 local) never hold the message whenever the test runs."""
-    offset = 12 - datetime.datetime.now(datetime.timezone.utc).hour
-    if offset > 12:
-        offset -= 24
-    if offset < -11:
-        offset += 24
-    return "Etc/UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"  # Etc/GMT-5 is UTC+5
-
-
 def cli(*args, timeout=120):
     return subprocess.run([GATEWAY, *args], capture_output=True, text=True, timeout=timeout)
-
-
-def wait_until(predicate, what, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class MailMirror:

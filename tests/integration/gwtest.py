@@ -23,6 +23,29 @@ def corpus_or_skip(testcase):
     return os.path.realpath(CORPUS_DIR)
 
 
+def midday_zone():
+    """A fixed-offset IANA zone where it is now about noon, so the shipped mappings' quiet hours
+    (21:00-08:00 local) never hold a message whenever the test runs."""
+    import datetime
+    offset = 12 - datetime.datetime.now(datetime.timezone.utc).hour
+    if offset > 12:
+        offset -= 24
+    if offset < -11:
+        offset += 24
+    return "Etc/UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"  # Etc/GMT-5 is UTC+5
+
+
+def wait_until(predicate, what, timeout=30):
+    """The predicate's first truthy value, polled every 0.1 s; AssertionError after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting for " + what)
+
+
 def frame(message: bytes) -> bytes:
     return SB + message + EB + CR
 

@@ -88,7 +88,9 @@ Result<std::vector<InboundEventRecord>> InMemoryStore::listInbound(const Inbound
        it != events_.end() && out.size() < query.limit; ++it) {
     const InboundEventRecord& r = it->second.record;
     if ((query.control_id && r.control_id != *query.control_id) ||
-        (query.state && r.state != *query.state)) {
+        (query.state && r.state != *query.state) ||
+        (query.received_from && r.received_at < *query.received_from) ||
+        (query.received_before && r.received_at >= *query.received_before)) {
       continue;
     }
     out.push_back(r);

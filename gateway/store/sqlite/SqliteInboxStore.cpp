@@ -16,6 +16,7 @@ using sqlite::ResetOnExit;
 using sqlite::sqliteError;
 using sqlite::Statement;
 using sqlite::stepDone;
+using sqlite::stepOneRow;
 using sqlite::storedMessageState;
 
 std::string_view stageName(InboxSession::Stage stage) {
@@ -52,7 +53,7 @@ Result<MessageRow> messageRow(SqliteSession& session, std::int64_t id) {
       session.statement("SELECT state, patient_key, channel FROM patient_messages WHERE id = ?"));
   ResetOnExit reset(*stmt);
   stmt->bindInt(1, id);
-  GW_RETURN_IF_ERROR(sqlite::stepToRow(session, *stmt,
+  GW_RETURN_IF_ERROR(sqlite::stepOneRow(session, *stmt,
                                        "no patient message with id " + std::to_string(id),
                                        "cannot read a patient message"));
   MessageRow row;
@@ -119,7 +120,7 @@ Result<InboxMessage> SqliteInboxStore::inboxMessage(std::int64_t message_id) {
                           "patient_key FROM patient_messages WHERE id = ?"));
     ResetOnExit reset(*stmt);
     stmt->bindInt(1, message_id);
-    GW_RETURN_IF_ERROR(sqlite::stepToRow(session, *stmt,
+    GW_RETURN_IF_ERROR(sqlite::stepOneRow(session, *stmt,
                                          "no patient message with id " + std::to_string(message_id),
                                          "cannot read a patient message"));
     message.message_id = message_id;
@@ -250,13 +251,8 @@ Result<InboxLink> SqliteInboxStore::findLink(const std::string& token_hash) {
                           "FROM inbox_links WHERE token_hash = ?"));
     ResetOnExit reset(*stmt);
     stmt->bindText(1, token_hash);
-    const int rc = stmt->step();
-    if (rc == SQLITE_DONE) {
-      return Status::notFound("no such inbox link");
-    }
-    if (rc != SQLITE_ROW) {
-      return sqliteError(session.db(), rc, "cannot read an inbox link");
-    }
+    GW_RETURN_IF_ERROR(
+        stepOneRow(session, *stmt, "no such inbox link", "cannot read an inbox link"));
     link = readLink(*stmt);
     return Status::ok();
   });
@@ -325,13 +321,8 @@ Result<InboxSession> SqliteInboxStore::findSession(const std::string& id_hash) {
                           "created_at, last_seen_at FROM inbox_sessions WHERE id_hash = ?"));
     ResetOnExit reset(*stmt);
     stmt->bindText(1, id_hash);
-    const int rc = stmt->step();
-    if (rc == SQLITE_DONE) {
-      return Status::notFound("no such inbox session");
-    }
-    if (rc != SQLITE_ROW) {
-      return sqliteError(session.db(), rc, "cannot read an inbox session");
-    }
+    GW_RETURN_IF_ERROR(
+        stepOneRow(session, *stmt, "no such inbox session", "cannot read an inbox session"));
     found.id_hash = stmt->columnText(0);
     found.token_hash = stmt->columnText(1);
     GW_ASSIGN_OR_RETURN(found.stage, parseStage(stmt->columnText(2)));

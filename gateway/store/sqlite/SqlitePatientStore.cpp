@@ -155,7 +155,7 @@ Result<SealedReplyText> SqlitePatientStore::readReplyText(std::int64_t reply_id,
     {
       ResetOnExit reset(*stmt);
       stmt->bindInt(1, reply_id);
-      GW_RETURN_IF_ERROR(sqlite::stepToRow(session, *stmt,
+      GW_RETURN_IF_ERROR(sqlite::stepOneRow(session, *stmt,
                                            "no patient reply with id " + std::to_string(reply_id),
                                            "cannot read a patient reply"));
       if (stmt->columnIsNull(0)) {

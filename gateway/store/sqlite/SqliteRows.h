@@ -13,13 +13,27 @@
 #include "gateway/store/sqlite/SqliteHandle.h"
 #include "gateway/store/sqlite/SqliteStore.h"
 
-// Helpers shared by the store extensions (SqliteMessageStore, SqliteInboxStore).
+// Helpers shared by the store extensions (SqliteMessageStore, SqliteInboxStore, SqliteAdminStore).
 namespace gw::sqlite {
 
 // Steps a statement that returns no rows; an SQLite error names `what`.
 inline Status stepDone(SqliteSession& session, Statement& stmt, std::string_view what) {
   const int rc = stmt.step();
   if (rc != SQLITE_DONE) {
+    return sqliteError(session.db(), rc, what);
+  }
+  return Status::ok();
+}
+
+// Steps a statement that returns at most one row: OK with the row ready to read, NotFound with
+// `missing` when there is none, or an SQLite error naming `what`.
+inline Status stepOneRow(SqliteSession& session, Statement& stmt, std::string_view missing,
+                         std::string_view what) {
+  const int rc = stmt.step();
+  if (rc == SQLITE_DONE) {
+    return Status::notFound(std::string(missing));
+  }
+  if (rc != SQLITE_ROW) {
     return sqliteError(session.db(), rc, what);
   }
   return Status::ok();
@@ -65,20 +79,6 @@ inline Status insertMessage(SqliteSession& session, const NewPatientMessage& m, 
   GW_RETURN_IF_ERROR(stepDone(session, *stmt, "cannot store a patient message"));
   id = sqlite3_last_insert_rowid(session.db());
   return Status::ok();
-}
-
-// Steps a statement that selects at most one row onto that row: NotFound(`not_found`) when there
-// is none, an SQLite error naming `what` otherwise.
-inline Status stepToRow(SqliteSession& session, Statement& stmt, const std::string& not_found,
-                        std::string_view what) {
-  const int rc = stmt.step();
-  if (rc == SQLITE_ROW) {
-    return Status::ok();
-  }
-  if (rc == SQLITE_DONE) {
-    return Status::notFound(not_found);
-  }
-  return sqliteError(session.db(), rc, what);
 }
 
 // The first column (an id) of the one row `sql` selects for `key`; 0 when there is none. An SQLite

@@ -159,6 +159,28 @@ CREATE INDEX operator_work_items_state ON operator_work_items (state, id);
 -- Why an event is held or ignored (no PHI), for the operator's work list.
 ALTER TABLE inbound_events ADD COLUMN state_reason TEXT NOT NULL DEFAULT '';
 )sql"},
+    {6, R"sql(
+-- Operator accounts of the admin API (issue #7). Passwords only as KDF hash strings.
+CREATE TABLE admin_users (
+  username      TEXT    PRIMARY KEY,
+  role          TEXT    NOT NULL,              -- "viewer" | "operator" | "admin"
+  password_hash TEXT    NOT NULL,              -- PHC-style "$scrypt$ln=..,r=..,p=..$salt$hash"
+  failed_logins INTEGER NOT NULL DEFAULT 0,
+  locked_until  INTEGER NOT NULL DEFAULT 0,    -- ms since the Unix epoch; 0: not locked
+  disabled      INTEGER NOT NULL DEFAULT 0,
+  created_at    INTEGER NOT NULL,
+  updated_at    INTEGER NOT NULL
+);
+-- Login sessions; the bearer token is never stored, only its SHA-256.
+CREATE TABLE admin_sessions (
+  token_hash   TEXT    PRIMARY KEY,
+  username     TEXT    NOT NULL REFERENCES admin_users (username),
+  created_at   INTEGER NOT NULL,
+  last_seen_at INTEGER NOT NULL,
+  source       TEXT    NOT NULL
+);
+CREATE INDEX admin_sessions_username ON admin_sessions (username);
+)sql"},
     {7, R"sql(
 -- What patients told us (issue 5). Preferences are not identifying (an IANA zone, a number of
 -- hours) and stay in clear, keyed by the patient key (an HMAC) like the consent ledger.

@@ -435,7 +435,7 @@ Status SqliteStore::Impl::open() {
   const std::string select_events =
       std::string("SELECT ") + kEventColumns + " FROM inbound_events ";
   GW_RETURN_IF_ERROR(prepareInto(rdb, get_event_, select_events + "WHERE id = ?1"));
-  const std::string order = " ORDER BY id LIMIT ?4";
+  const std::string order = " AND received_at >= ?5 AND received_at < ?6 ORDER BY id LIMIT ?4";
   GW_RETURN_IF_ERROR(prepareInto(rdb, list_all_, select_events + "WHERE id > ?1" + order));
   GW_RETURN_IF_ERROR(prepareInto(rdb, list_by_control_id_,
                                  select_events + "WHERE id > ?1 AND control_id = ?2" + order));
@@ -1210,6 +1210,10 @@ Result<std::vector<InboundEventRecord>> SqliteStore::Impl::listInbound(const Inb
     s.bindText(3, inboundStateName(*query.state));
   }
   s.bindInt(4, clampLimit(query.limit));
+  s.bindInt(5, query.received_from ? toUnixMillis(*query.received_from)
+                                   : std::numeric_limits<std::int64_t>::min());
+  s.bindInt(6, query.received_before ? toUnixMillis(*query.received_before)
+                                     : std::numeric_limits<std::int64_t>::max());
   std::vector<InboundEventRecord> out;
   out.reserve(std::min<std::size_t>(query.limit, 1024));
   for (;;) {

@@ -573,6 +573,39 @@ HttpResponse AdminHttpHandler::route(const HttpRequest& request) {
                       writePatientMessage);
     }
     const std::optional<std::int64_t> id = parseId(parts[1]);
+    if (id && parts.size() == 3 && parts[2] == "content") {
+      if (!get && !post) {
+        return methodNotAllowed("GET, POST");
+      }
+      Result<std::string> reason = reasonOnly(request, body);
+      if (!reason.ok()) {
+        return fromStatus(reason.status());
+      }
+      Result<MessageContent> content = service_->messageContent(p, *id, *reason);
+      if (!content.ok()) {
+        return fromStatus(content.status());
+      }
+      return okJson([&](Writer& w) {
+        w.Key("id");
+        w.Int64(*id);
+        str(w, "reason", *reason);
+        str(w, "language", content->language);
+        str(w, "recipient_name", content->recipient_name);
+        str(w, "email", content->email);
+        str(w, "phone", content->phone);
+        str(w, "subject", content->subject);
+        str(w, "text", content->text);
+        w.Key("quick_replies");
+        w.StartArray();
+        for (const QuickReply& q : content->quick_replies) {
+          w.StartObject();
+          str(w, "id", q.id);
+          str(w, "label", q.label);
+          w.EndObject();
+        }
+        w.EndArray();
+      });
+    }
     if (id && parts.size() == 3 && parts[2] == "replay") {
       if (!post) {
         return methodNotAllowed("POST");

@@ -410,6 +410,21 @@ Result<std::string> AdminService::messagePayload(const Principal& who, std::int6
   return payload;
 }
 
+Result<MessageContent> AdminService::messageContent(const Principal& who, std::int64_t message_id,
+                                                   const std::string& reason) {
+  const std::string object = "patient_message:" + std::to_string(message_id);
+  GW_RETURN_IF_ERROR(require(who, AdminRole::Operator, "viewed_message", object));
+  GW_RETURN_IF_ERROR(auditFailure(who, "viewed_message", object, checkReason(reason), reason));
+  Result<MessageContent> content =
+      viewMessageContent(*messages_, *cipher_, message_id, context(who, reason));
+  // A successful read is audited with the read; a decrypt failure after it stays audited as a
+  // view; anything else (unknown message, shredded content) is audited as the failure.
+  if (!content.ok() && content.status().code() != StatusCode::DataLoss) {
+    GW_RETURN_IF_ERROR(auditFailure(who, "viewed_message", object, content.status(), reason));
+  }
+  return content;
+}
+
 Status AdminService::replay(const Principal& who, std::int64_t message_id,
                             const std::string& reason) {
   const std::string object = "patient_message:" + std::to_string(message_id);

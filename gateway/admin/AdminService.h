@@ -129,6 +129,10 @@ class AdminService {
   // Operator and up, reason required: the decrypted inbound message (PHI).
   Result<std::string> messagePayload(const Principal& who, std::int64_t id,
                                      const std::string& reason);
+  // A patient message's content (PHI): operator or admin, with a reason; audited
+  // "viewed_message" in the same transaction as the read.
+  Result<MessageContent> messageContent(const Principal& who, std::int64_t message_id,
+                                        const std::string& reason);
   Status replay(const Principal& who, std::int64_t message_id, const std::string& reason);
   // Admin only.
   Status reloadConfig(const Principal& who, const std::string& reason);

@@ -43,6 +43,22 @@ Result<std::string> viewEventPayload(Store& store, PayloadCipher& cipher,
   return plain;
 }
 
+Result<MessageContent> viewMessageContent(MessageStore& messages, PayloadCipher& cipher,
+                                          std::int64_t message_id, const OperatorContext& who) {
+  GW_RETURN_IF_ERROR(requireReason(who, "viewing a patient message"));
+  GW_ASSIGN_OR_RETURN(const PatientMessageRecord record, messages.getMessage(message_id));
+  const std::string object = "patient_message:" + std::to_string(message_id);
+  GW_ASSIGN_OR_RETURN(const std::string sealed,
+                      messages.sealedMessageContent(
+                          message_id, operatorAudit(who, "viewed_message", object)));
+  Result<std::string> json = cipher.open(sealed, record.idempotency_key);
+  if (!json.ok()) {
+    return Status::dataLoss("cannot decrypt patient message " + std::to_string(message_id) + ": " +
+                            json.status().message());
+  }
+  return parseMessageContent(*json);
+}
+
 Status replayDeadMessage(MessageStore& messages, std::int64_t message_id,
                          const OperatorContext& who) {
   GW_RETURN_IF_ERROR(requireReason(who, "a replay"));

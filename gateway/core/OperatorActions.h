@@ -35,6 +35,12 @@ AuditEntry operatorAudit(const OperatorContext& who, std::string action, std::st
 Result<std::string> viewEventPayload(Store& store, PayloadCipher& cipher,
                                      const InboundEventRecord& event, const OperatorContext& who);
 
+// Decrypts a patient message's content (PHI) and audits the view ("viewed_message") with the
+// read. InvalidArgument without a reason; NotFound for an unknown message or one whose content
+// was shredded (expired); DataLoss when it cannot be decrypted.
+Result<MessageContent> viewMessageContent(MessageStore& messages, PayloadCipher& cipher,
+                                          std::int64_t message_id, const OperatorContext& who);
+
 // A dead-lettered patient message goes back to pending (due now), audited "replayed".
 // InvalidArgument without a reason; NotFound; FailedPrecondition when it is not dead.
 Status replayDeadMessage(MessageStore& messages, std::int64_t message_id,

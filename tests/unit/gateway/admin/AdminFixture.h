@@ -38,10 +38,24 @@ class FakeMessageStore final : public MessageStore {
     }
     return out;
   }
-  Result<PatientMessageRecord> getMessage(std::int64_t) override { return unused(); }
-  Result<std::string> sealedMessageContent(std::int64_t,
-                                           const std::optional<AuditEntry>&) override {
-    return unused();
+  Result<PatientMessageRecord> getMessage(std::int64_t id) override {
+    for (const PatientMessageRecord& m : messages) {
+      if (m.id == id) {
+        return m;
+      }
+    }
+    return Status::notFound("no patient message with that id");
+  }
+  Result<std::string> sealedMessageContent(std::int64_t id,
+                                           const std::optional<AuditEntry>& audit) override {
+    const auto found = sealed_contents.find(id);
+    if (found == sealed_contents.end()) {
+      return Status::notFound("no content for that patient message");
+    }
+    if (audit) {
+      audit_.push_back(*audit);  // with the read, like the real store's transaction
+    }
+    return found->second;
   }
   Result<std::vector<ClaimedMessage>> claimDue(ChannelKind, SystemTime, SystemTime,
                                                std::size_t) override {
@@ -74,6 +88,7 @@ class FakeMessageStore final : public MessageStore {
   Status recordConsent(const ConsentRecord&, const AuditEntry&) override { return unused(); }
 
   std::vector<PatientMessageRecord> messages;
+  std::map<std::int64_t, std::string> sealed_contents;
   std::vector<WorkItem> work;
   std::vector<AuditEntry> audit_;
 
@@ -134,7 +149,15 @@ class AdminFixture : public ::testing::Test {
     dead.id = 41;
     dead.event_id = event_id_;
     dead.state = MessageState::Dead;
+    dead.idempotency_key = "idem-41";
     messages_->messages.push_back(dead);
+    MessageContent content;
+    content.language = "en";
+    content.recipient_name = "Alexa Testpatient";
+    content.subject = "Your discharge instructions";
+    content.text = "Dear Alexa Testpatient, rest for two days.";
+    content.quick_replies = {{"ok", "Understood"}};
+    messages_->sealed_contents[41] = *cipher_->seal(serializeMessageContent(content), "idem-41");
   }
 
   Principal login(const std::string& user, const std::string& password) {

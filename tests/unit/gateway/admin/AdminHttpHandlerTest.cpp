@@ -145,6 +145,25 @@ TEST_F(AdminHttpHandlerTest, ViewerGets403AndNoPhiOperatorWithReasonGetsThePaylo
   EXPECT_STREQ(parse(shown)["payload"].GetString(), kPhi);
 }
 
+TEST_F(AdminHttpHandlerTest, PatientMessageContentForAnOperatorWithAReason) {
+  const std::string viewer = tokenOf("victor", kViewerPassword);
+  const std::string operator_token = tokenOf("olga", kOperatorPassword);
+  const http::HttpResponse denied =
+      call("GET", "outbox/41/content", "", viewer, {{"reason", "curious"}});
+  EXPECT_EQ(denied.status, 403);
+  EXPECT_EQ(denied.body.find("Testpatient"), std::string::npos);
+  EXPECT_EQ(call("GET", "outbox/41/content", "", operator_token).status, 400);
+  EXPECT_EQ(call("GET", "outbox/999/content", "", operator_token, {{"reason", "r"}}).status, 404);
+  const http::HttpResponse shown =
+      call("GET", "outbox/41/content", "", operator_token, {{"reason", "ticket 4712"}});
+  ASSERT_EQ(shown.status, 200) << shown.body;
+  auto json = parse(shown);
+  EXPECT_STREQ(json["text"].GetString(), "Dear Alexa Testpatient, rest for two days.");
+  EXPECT_STREQ(json["reason"].GetString(), "ticket 4712");
+  ASSERT_EQ(json["quick_replies"].Size(), 1u);
+  EXPECT_STREQ(json["quick_replies"][0]["id"].GetString(), "ok");
+}
+
 TEST_F(AdminHttpHandlerTest, ReplayConflictsWhenNotDead) {
   const std::string operator_token = tokenOf("olga", kOperatorPassword);
   EXPECT_EQ(call("POST", "outbox/41/replay", R"({"reason":"fixed"})", operator_token).status, 200);

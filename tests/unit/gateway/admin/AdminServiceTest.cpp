@@ -199,6 +199,32 @@ TEST_F(AdminServiceTest, OperatorSeesPhiOnlyWithAReasonAndTheViewIsAudited) {
   EXPECT_EQ(admin_->audit().back().outcome, "not_found");
 }
 
+TEST_F(AdminServiceTest, PatientMessageContentOnlyForOperatorsWithAReasonAndAuditedWithTheRead) {
+  const Principal victor = login("victor", kViewerPassword);
+  const Principal olga = login("olga", kOperatorPassword);
+  Result<MessageContent> denied = service_->messageContent(victor, 41, "curious");
+  EXPECT_EQ(denied.status().code(), StatusCode::PermissionDenied);
+  EXPECT_EQ(admin_->audit().back().action, "viewed_message");
+  EXPECT_EQ(admin_->audit().back().outcome, "permission_denied");
+  EXPECT_EQ(service_->messageContent(olga, 41, "").status().code(), StatusCode::InvalidArgument);
+  EXPECT_TRUE(messages_->audit_.empty());  // nothing was read
+
+  Result<MessageContent> shown = service_->messageContent(olga, 41, "ticket 4712");
+  ASSERT_TRUE(shown.ok()) << shown.status().toString();
+  EXPECT_EQ(shown->text, "Dear Alexa Testpatient, rest for two days.");
+  ASSERT_EQ(shown->quick_replies.size(), 1u);
+  ASSERT_EQ(messages_->audit_.size(), 1u);  // written by the store with the read
+  EXPECT_EQ(messages_->audit_[0].action, "viewed_message");
+  EXPECT_EQ(messages_->audit_[0].actor, "operator:olga");
+  EXPECT_EQ(messages_->audit_[0].reason, "ticket 4712");
+  EXPECT_EQ(messages_->audit_[0].object, "patient_message:41");
+
+  EXPECT_EQ(service_->messageContent(olga, 999, "ticket").status().code(), StatusCode::NotFound);
+  EXPECT_EQ(admin_->audit().back().outcome, "not_found");
+  messages_->sealed_contents[41] = "tampered";  // cannot be decrypted: DataLoss, never the bytes
+  EXPECT_EQ(service_->messageContent(olga, 41, "ticket").status().code(), StatusCode::DataLoss);
+}
+
 TEST_F(AdminServiceTest, ReplayNeedsOperatorAndReasonAndMovesDeadToPending) {
   const Principal victor = login("victor", kViewerPassword);
   const Principal olga = login("olga", kOperatorPassword);

@@ -283,6 +283,17 @@ class AdminApiTest(unittest.TestCase):
             return out["patient_messages"] if status == 200 else None
         dead_messages = wait_until(dead, "a dead letter", timeout=60)
         message_id = dead_messages[0]["id"]
+        # What was to be sent: the viewer never sees it, the operator with a reason does.
+        status, _, _, raw = self.api.call(
+            "GET", f"outbox/{message_id}/content?reason=curious", token=viewer)
+        self.assertEqual(status, 403)
+        self.assertNotIn(PATIENT_GIVEN.encode(), raw)
+        status, content, headers, _ = self.api.call(
+            "POST", f"outbox/{message_id}/content", {"reason": "ticket 4713"}, token=operator)
+        self.assertEqual(status, 200, content)
+        self.assertIn(PATIENT_GIVEN, content["recipient_name"])
+        self.assertTrue(content["text"])
+        self.assertEqual(headers.get("Cache-Control"), "no-store")
         self.assertEqual(self.api.call("POST", f"outbox/{message_id}/replay",
                                        {"reason": "smtp fixed"}, token=viewer)[0], 403)
         self.assertEqual(self.api.call("POST", f"outbox/{message_id}/replay", {},
@@ -316,9 +327,11 @@ class AdminApiTest(unittest.TestCase):
 
         exported = self.audit_rows()
         self.assertIn("ticket 4711", exported)  # the view's reason
+        self.assertIn("ticket 4713", exported)  # the patient message view's reason
         self.assertIn("smtp fixed", exported)   # the replay's reason
         for action in ("admin_login", "admin_search_messages", "admin_view_metadata",
-                       "viewed_payload", "replayed", "admin_audit_verify", "admin_logout",
+                       "viewed_payload", "viewed_message", "replayed", "admin_audit_verify",
+                       "admin_logout",
                        "config_reloaded", "admin_user_created"):
             self.assertIn(action, exported)
         self.assertIn("operator:olga", exported)

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "gateway/api/PatientStore.h"
 #include "gateway/crypto/EnvelopeCipher.h"
 #include "gateway/store/sqlite/SqliteRows.h"
 #include "gateway/store/sqlite/SqliteStore.h"
@@ -132,6 +133,43 @@ TEST_F(KeysCommandTest, ParsedFormsAreCountedAndRewrappedWithTheirOwnAssociatedD
                   })
                   .isOk());
   EXPECT_EQ(rotated_->open(sealed, parsedFormAssociatedData("key-1")).value(), "parsed form 1");
+}
+
+// A patient's reply text is sealed with replyAssociatedData(dedupe key): re-wrapped with the same.
+TEST_F(KeysCommandTest, ReplyTextsAreRewrappedWithTheirOwnAssociatedData) {
+  const std::string dedupe = "messaging_api:r1";
+  const std::string sealed_text = old_->seal("STOP please", replyAssociatedData(dedupe)).value();
+  const auto sql = [&](const std::string& text, const std::string& blob) {
+    std::string out;
+    EXPECT_TRUE(store_
+                    ->write([&](SqliteSession& session) -> Status {
+                      GW_ASSIGN_OR_RETURN(sqlite::Statement * s, session.statement(text));
+                      sqlite::ResetOnExit reset(*s);
+                      if (!blob.empty()) {
+                        s->bindBlob(1, blob);
+                      }
+                      const int rc = s->step();
+                      if (rc == SQLITE_ROW) {
+                        out = std::string(s->columnBlob(0));
+                      }
+                      return Status::ok();
+                    })
+                    .isOk());
+    return out;
+  };
+  sql("INSERT INTO patient_replies (message_id, channel, keyword, dedupe_key, received_at, "
+      "sealed_text) VALUES (1, 'messaging_api', 'stop', '" + dedupe + "', 0, ?)",
+      sealed_text);
+  EXPECT_EQ(count("patient_replies", "kek-old"), 1);
+  std::int64_t after = 0;
+  Result<RewrapBatch> done =
+      rewrapBatch(*store_, *rotated_, column("patient_replies"), after, 10, "alice");
+  ASSERT_TRUE(done.ok()) << done.status().toString();
+  EXPECT_EQ(done->rewrapped, 1u);
+  EXPECT_EQ(done->failed, 0u);
+  EXPECT_EQ(count("patient_replies", "kek-new"), 1);
+  const std::string now = sql("SELECT sealed_text FROM patient_replies WHERE id = 1", "");
+  EXPECT_EQ(rotated_->open(now, replyAssociatedData(dedupe)).value(), "STOP please");
 }
 
 TEST_F(KeysCommandTest, CountsCiphertextsPerKeyAndTable) {
